@@ -1,0 +1,273 @@
+/**
+ * Every TMDB v3 authentication endpoint as an `Effect` with a precise error type.
+ *
+ * @since 0.1.0
+ */
+import type { HttpClient } from "@effect/platform"
+import type { ConfigError } from "effect"
+import { Context, DateTime, Effect, Layer, Redacted } from "effect"
+import * as Wire from "./internal/wire.js"
+import { type Send, make as makeSend } from "./internal/tmdbClient.js"
+import { RequestToken } from "./RequestToken.js"
+import { GuestSession, Session } from "./Session.js"
+import { toRedacted } from "./internal/secret.js"
+import { type Secret, TmdbConfig } from "./TmdbConfig.js"
+import type {
+  InvalidCredentials,
+  InvalidToken,
+  RequestError,
+  SessionDenied,
+  SessionNotFound
+} from "./TmdbError.js"
+import { TokenExpired } from "./TmdbError.js"
+
+/**
+ * Options of {@link AuthServiceShape.validateWithLogin}.
+ *
+ * @since 0.1.0
+ */
+export interface ValidateWithLoginOptions {
+  readonly username: string
+  /** Sent in the JSON body of a POST, never in a URL. */
+  readonly password: Secret
+  readonly requestToken: RequestToken
+}
+
+/**
+ * Options of {@link AuthServiceShape.login}.
+ *
+ * @since 0.1.0
+ */
+export interface LoginOptions {
+  readonly username: string
+  readonly password: Secret
+}
+
+/**
+ * Options of {@link AuthServiceShape.approvalUrl}.
+ *
+ * @since 0.1.0
+ */
+export interface ApprovalUrlOptions {
+  /** Where TMDB sends the user's browser after approval, with `request_token` and `approved=true` added. */
+  readonly redirectTo?: string
+}
+
+/**
+ * The TMDB authentication API. Every request can fail with a {@link RequestError} (invalid API key, rate limited
+ * after retries, TMDB unavailable, another TMDB error, transport failure or timeout, malformed answer); each
+ * method's type adds exactly the errors its endpoint can produce.
+ *
+ * @since 0.1.0
+ */
+export interface AuthServiceShape {
+  /** `GET /3/authentication`: succeeds when TMDB accepts the application credential. */
+  readonly validateKey: Effect.Effect<void, RequestError>
+
+  /** `GET /3/authentication/token/new`: a fresh request token, valid for 60 minutes. */
+  readonly createRequestToken: Effect.Effect<RequestToken, RequestError>
+
+  /**
+   * `POST /3/authentication/token/validate_with_login`: approves the request token with the user's username and
+   * password. Fails with `TokenExpired` before any request if the token's `expiresAt` has passed.
+   */
+  readonly validateWithLogin: (
+    options: ValidateWithLoginOptions
+  ) => Effect.Effect<RequestToken, RequestError | InvalidCredentials | TokenExpired>
+
+  /**
+   * `POST /3/authentication/session/new`: a user session from an approved request token (which it consumes).
+   * Accepts a `RequestToken` (checked for expiry before any request) or the raw token, e.g. from an approval
+   * redirect's `request_token` query parameter.
+   */
+  readonly createSession: (
+    requestToken: RequestToken | Secret
+  ) => Effect.Effect<Session, RequestError | TokenExpired | SessionDenied>
+
+  /** `POST /3/authentication/session/convert/4`: a v3 session from a v4 user access token. */
+  readonly createSessionFromV4: (
+    accessToken: Secret
+  ) => Effect.Effect<Session, RequestError | InvalidToken>
+
+  /** `DELETE /3/authentication/session`: ends a user session. */
+  readonly deleteSession: (
+    session: Session | Secret
+  ) => Effect.Effect<void, RequestError | SessionNotFound>
+
+  /** `GET /3/authentication/guest_session/new`: a guest session, deleted by TMDB if unused for 24 hours. */
+  readonly createGuestSession: Effect.Effect<GuestSession, RequestError>
+
+  /** Request token, validate with login, session: the whole password login in one traced effect. */
+  readonly login: (
+    options: LoginOptions
+  ) => Effect.Effect<Session, RequestError | InvalidCredentials | TokenExpired | SessionDenied>
+
+  /**
+   * The page where the user approves a request token in the browser (`{webBaseUrl}/authenticate/{token}`).
+   * Pure: no request is sent. The URL holds the token: show it to the user only.
+   */
+  readonly approvalUrl: (requestToken: RequestToken | Secret, options?: ApprovalUrlOptions) => string
+}
+
+const paths = {
+  validateKey: "/3/authentication",
+  requestToken: "/3/authentication/token/new",
+  validateWithLogin: "/3/authentication/token/validate_with_login",
+  session: "/3/authentication/session",
+  newSession: "/3/authentication/session/new",
+  convert: "/3/authentication/session/convert/4",
+  guestSession: "/3/authentication/guest_session/new"
+} as const
+
+/** A `RequestToken` past its `expiresAt` fails here, without a request. */
+const ensureUsable = (requestToken: RequestToken, endpoint: string) =>
+  Effect.flatMap(DateTime.now, (now) =>
+    DateTime.greaterThan(requestToken.expiresAt, now)
+      ? Effect.void
+      : Effect.fail(new TokenExpired({ endpoint, expiresAt: requestToken.expiresAt })))
+
+const tokenOf = (requestToken: RequestToken | Secret): Redacted.Redacted<string> =>
+  requestToken instanceof RequestToken ? requestToken.token : toRedacted(requestToken)
+
+const toRequestToken = (body: typeof Wire.RequestTokenResponse.Type) =>
+  new RequestToken({ token: body.request_token, expiresAt: body.expires_at })
+
+const makeWith = (send: Send, webBaseUrl: string): AuthServiceShape => {
+  const validateKey = send({ method: "GET", path: paths.validateKey, response: Wire.ValidateKeyResponse, errors: [] })
+    .pipe(Effect.asVoid, Effect.withSpan("AuthService.validateKey"))
+
+  const createRequestToken = send({
+    method: "GET",
+    path: paths.requestToken,
+    response: Wire.RequestTokenResponse,
+    errors: []
+  }).pipe(Effect.map(toRequestToken), Effect.withSpan("AuthService.createRequestToken"))
+
+  const validateWithLogin = Effect.fn("AuthService.validateWithLogin")(function*(options: ValidateWithLoginOptions) {
+    yield* ensureUsable(options.requestToken, `POST ${paths.validateWithLogin}`)
+    const body = yield* send({
+      method: "POST",
+      path: paths.validateWithLogin,
+      body: {
+        username: options.username,
+        password: Redacted.value(toRedacted(options.password)),
+        request_token: Redacted.value(options.requestToken.token)
+      },
+      response: Wire.RequestTokenResponse,
+      errors: ["InvalidCredentials", "TokenExpired"]
+    })
+    return toRequestToken(body)
+  })
+
+  const createSession = Effect.fn("AuthService.createSession")(function*(requestToken: RequestToken | Secret) {
+    if (requestToken instanceof RequestToken) yield* ensureUsable(requestToken, `POST ${paths.newSession}`)
+    const body = yield* send({
+      method: "POST",
+      path: paths.newSession,
+      body: { request_token: Redacted.value(tokenOf(requestToken)) },
+      response: Wire.SessionResponse,
+      errors: ["TokenExpired", "SessionDenied"]
+    })
+    return new Session({ sessionId: body.session_id })
+  })
+
+  const createSessionFromV4 = Effect.fn("AuthService.createSessionFromV4")(function*(accessToken: Secret) {
+    const body = yield* send({
+      method: "POST",
+      path: paths.convert,
+      body: { access_token: Redacted.value(toRedacted(accessToken)) },
+      response: Wire.SessionResponse,
+      errors: ["InvalidToken"]
+    })
+    return new Session({ sessionId: body.session_id })
+  })
+
+  const deleteSession = Effect.fn("AuthService.deleteSession")(function*(session: Session | Secret) {
+    const sessionId = session instanceof Session ? session.sessionId : toRedacted(session)
+    yield* send({
+      method: "DELETE",
+      path: paths.session,
+      body: { session_id: Redacted.value(sessionId) },
+      response: Wire.DeleteSessionResponse,
+      errors: ["SessionNotFound"]
+    })
+  })
+
+  const createGuestSession = send({
+    method: "GET",
+    path: paths.guestSession,
+    response: Wire.GuestSessionResponse,
+    errors: []
+  }).pipe(
+    Effect.map((body) => new GuestSession({ guestSessionId: body.guest_session_id, expiresAt: body.expires_at })),
+    Effect.withSpan("AuthService.createGuestSession")
+  )
+
+  const login = Effect.fn("AuthService.login")(function*(options: LoginOptions) {
+    const requestToken = yield* createRequestToken
+    const approved = yield* validateWithLogin({ ...options, requestToken })
+    return yield* createSession(approved)
+  })
+
+  const approvalUrl = (requestToken: RequestToken | Secret, options?: ApprovalUrlOptions): string => {
+    const url = new URL(`${webBaseUrl}/authenticate/${encodeURIComponent(Redacted.value(tokenOf(requestToken)))}`)
+    if (options?.redirectTo !== undefined) url.searchParams.set("redirect_to", options.redirectTo)
+    return url.toString()
+  }
+
+  return {
+    validateKey,
+    createRequestToken,
+    validateWithLogin,
+    createSession,
+    createSessionFromV4,
+    deleteSession,
+    createGuestSession,
+    login,
+    approvalUrl
+  }
+}
+
+const make: Effect.Effect<AuthServiceShape, never, TmdbConfig | HttpClient.HttpClient> = Effect.gen(function*() {
+  const config = yield* TmdbConfig
+  const send = yield* makeSend
+  return makeWith(send, config.webBaseUrl)
+})
+
+/**
+ * The TMDB authentication service.
+ *
+ * @example
+ * ```ts
+ * const program = Effect.gen(function*() {
+ *   const auth = yield* AuthService
+ *   const session = yield* auth.login({ username: "jane", password: Redacted.make("secret") })
+ *   yield* auth.deleteSession(session)
+ * })
+ * program.pipe(Effect.provide(AuthService.layerLive), NodeRuntime.runMain)
+ * ```
+ * @since 0.1.0
+ */
+export class AuthService extends Context.Tag("effect-tmdb-auth/AuthService")<AuthService, AuthServiceShape>() {
+  /** Builds the service from the context's `TmdbConfig` and `HttpClient`. */
+  static readonly make: Effect.Effect<AuthServiceShape, never, TmdbConfig | HttpClient.HttpClient> = make
+
+  /** The service over whatever `HttpClient` and `TmdbConfig` the context provides. */
+  static readonly layer: Layer.Layer<AuthService, never, TmdbConfig | HttpClient.HttpClient> = Layer.effect(
+    AuthService,
+    make
+  )
+
+  /**
+   * Ready for live TMDB on Node: `TmdbConfig.layerConfig` (environment) and `NodeHttpClient.layerUndici`.
+   * `@effect/platform-node` is loaded only when this layer is built, so browser bundles never pull it in.
+   */
+  static readonly layerLive: Layer.Layer<AuthService, ConfigError.ConfigError> = AuthService.layer.pipe(
+    Layer.provide(TmdbConfig.layerConfig),
+    Layer.provide(
+      Layer.unwrapEffect(
+        Effect.map(Effect.promise(() => import("@effect/platform-node/NodeHttpClient")), (m) => m.layerUndici)
+      )
+    )
+  )
+}

@@ -1,0 +1,27 @@
+/**
+ * A TMDB v3 request token: the first step of a user login.
+ *
+ * @since 0.1.0
+ */
+import { DateTime, Effect, Schema } from "effect"
+
+/**
+ * A request token and the moment it stops being usable. The token is `Redacted`: printing, logging or
+ * serialising a `RequestToken` never shows it.
+ *
+ * @example
+ * ```ts
+ * const token = yield* auth.createRequestToken
+ * const approved = yield* auth.validateWithLogin({ username, password, requestToken: token })
+ * ```
+ * @since 0.1.0
+ */
+export class RequestToken extends Schema.Class<RequestToken>("RequestToken")({
+  token: Schema.Redacted(Schema.String),
+  expiresAt: Schema.DateTimeUtcFromSelf
+}) {
+  /** Whether the token is expired at the current `Clock` time (expired at `expiresAt` exactly). */
+  get isExpired(): Effect.Effect<boolean> {
+    return Effect.map(DateTime.now, (now) => !DateTime.greaterThan(this.expiresAt, now))
+  }
+}

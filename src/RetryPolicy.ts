@@ -1,0 +1,119 @@
+/**
+ * When and how long to wait before repeating a failed TMDB request.
+ *
+ * @since 0.1.0
+ */
+import { Duration, Effect, Schedule, ScheduleDecision, ScheduleIntervals } from "effect"
+import type { RetryableError } from "./TmdbError.js"
+
+/**
+ * A retry policy: a `Schedule` fed with each retryable failure (`RateLimited`, `TmdbUnavailable`,
+ * `TransportError`). Which failures reach it is decided by the library (see {@link isRetryable}); the schedule
+ * decides how long to wait and when to give up. When it stops, the last failure is returned.
+ *
+ * @since 0.1.0
+ */
+export type RetrySchedule = Schedule.Schedule<unknown, RetryableError>
+
+/**
+ * Tuning for the default policy, or a `schedule` that replaces it.
+ *
+ * @since 0.1.0
+ */
+export type RetryOptions =
+  | {
+    /** Retries after the first attempt, at most. Default 5. */
+    readonly maxRetries?: number
+    /** Total time spent waiting between attempts, at most. Default 60 seconds. */
+    readonly maxWait?: Duration.DurationInput
+    /** First backoff delay when the server sent no `Retry-After`; it doubles, with jitter. Default 1 second. */
+    readonly initialDelay?: Duration.DurationInput
+    /** The longest single wait a `Retry-After` header may impose. Default 30 seconds. */
+    readonly maxRetryAfter?: Duration.DurationInput
+  }
+  | {
+    /** Your own policy; replaces the default entirely. `Schedule.stop` disables retries. */
+    readonly schedule: RetrySchedule
+  }
+
+/**
+ * The defaults of {@link retrySchedule}.
+ *
+ * @since 0.1.0
+ */
+export const defaultRetryOptions = {
+  maxRetries: 5,
+  maxWait: Duration.seconds(60),
+  initialDelay: Duration.seconds(1),
+  maxRetryAfter: Duration.seconds(30)
+} as const
+
+/**
+ * The default policy: wait what `Retry-After` says when the failure carries it (capped at `maxRetryAfter`),
+ * otherwise jittered exponential backoff from `initialDelay`; give up after `maxRetries` retries or when the next
+ * wait would take the total past `maxWait`.
+ *
+ * @example
+ * ```ts
+ * TmdbConfig.layer({ accessToken, retry: { maxRetries: 2, maxWait: "10 seconds" } })
+ * ```
+ * @since 0.1.0
+ */
+export const retrySchedule = (options: RetryOptions = {}): RetrySchedule => {
+  if ("schedule" in options) return options.schedule
+  const maxRetries = options.maxRetries ?? defaultRetryOptions.maxRetries
+  const maxWait = Duration.decode(options.maxWait ?? defaultRetryOptions.maxWait)
+  const initialDelay = options.initialDelay ?? defaultRetryOptions.initialDelay
+  const maxRetryAfter = Duration.decode(options.maxRetryAfter ?? defaultRetryOptions.maxRetryAfter)
+  return Schedule.exponential(initialDelay).pipe(
+    Schedule.jittered,
+    Schedule.intersect(Schedule.identity<RetryableError>()),
+    Schedule.modifyDelay(([, error], backoff) =>
+      "retryAfter" in error && error.retryAfter !== undefined ? Duration.min(error.retryAfter, maxRetryAfter) : backoff
+    ),
+    upToTotalDelay(maxWait),
+    Schedule.intersect(Schedule.recurs(maxRetries))
+  )
+}
+
+/**
+ * Stops a schedule before the wait that would take the sum of its delays past `budget`. (`Schedule.upTo` counts
+ * elapsed time after the fact, and `Schedule.reduce` reports the sum one step late, so neither stops in time.)
+ */
+const upToTotalDelay = (budget: Duration.Duration) => <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => {
+  const budgetMillis = Duration.toMillis(budget)
+  return Schedule.makeWithState(
+    [self.initial, 0] as readonly [unknown, number],
+    (now, input: In, [state, waited]) =>
+      Effect.map(self.step(now, input, state), ([next, out, decision]) => {
+        if (ScheduleDecision.isDone(decision)) return [[next, waited] as const, out, decision] as const
+        const total = waited + ScheduleIntervals.start(decision.intervals) - now
+        return [[next, total] as const, out, total > budgetMillis ? ScheduleDecision.done : decision] as const
+      })
+  )
+}
+
+/**
+ * Whether a failure of a request with this HTTP method may be retried. Rate limiting (429, code 25) and
+ * maintenance (503 with code 9 or 46) mean TMDB did not process the request, so any request may be repeated.
+ * Other server errors, timeouts and broken connections may hide a request TMDB did process: only GETs are repeated
+ * then, because repeating a POST such as `session/new` would consume the request token twice and come back as a
+ * confusing `TokenExpired`.
+ *
+ * @since 0.1.0
+ */
+export const isRetryable = (method: string, error: { readonly _tag: string }): error is RetryableError => {
+  switch (error._tag) {
+    case "RateLimited":
+      return true
+    case "TmdbUnavailable": {
+      const { httpStatus, statusCode } = error as RetryableError & { readonly _tag: "TmdbUnavailable" }
+      return method === "GET" || (httpStatus === 503 && (statusCode === 9 || statusCode === 46))
+    }
+    case "TransportError":
+      return method === "GET" &&
+        (error as RetryableError & { readonly _tag: "TransportError" }).reason !== "InvalidUrl"
+    default:
+      return false
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * effect-tmdb-auth: TMDB's authentication API as an Effect service.
+ *
+ * @since 0.1.0
+ */
+export * from "./AuthService.js"
+export * from "./RequestToken.js"
+export * from "./RetryPolicy.js"
+export * from "./Session.js"
+export * from "./TmdbConfig.js"
+export * from "./TmdbError.js"

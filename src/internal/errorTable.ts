@@ -1,0 +1,116 @@
+/**
+ * The one table that turns a TMDB answer into a typed error. Endpoints never interpret errors themselves: they
+ * name the endpoint-specific errors they can produce, and any code outside that list becomes a `TmdbError`.
+ */
+import type { Duration } from "effect"
+import type { InvalidCredentialsReason } from "../TmdbError.js"
+import {
+  InvalidApiKey,
+  InvalidCredentials,
+  InvalidToken,
+  RateLimited,
+  SessionDenied,
+  SessionNotFound,
+  TmdbError,
+  TmdbUnavailable,
+  TokenExpired
+} from "../TmdbError.js"
+
+/** Errors only some endpoints can produce. */
+export type SpecificError = InvalidCredentials | TokenExpired | SessionDenied | SessionNotFound | InvalidToken
+
+export type SpecificTag = SpecificError["_tag"]
+
+export type ErrorOf<T extends SpecificTag> = Extract<SpecificError, { readonly _tag: T }>
+
+/** What TMDB said, in the terms of the error table. */
+export interface Answer {
+  readonly endpoint: string
+  readonly httpStatus: number
+  readonly statusCode: number | undefined
+  readonly statusMessage: string | undefined
+  readonly retryAfter: Duration.Duration | undefined
+}
+
+type Rule =
+  | { readonly tag: "InvalidApiKey" | "TmdbUnavailable" | "RateLimited" }
+  | { readonly tag: "InvalidCredentials"; readonly reason: InvalidCredentialsReason }
+  | { readonly tag: Exclude<SpecificTag, "InvalidCredentials"> }
+
+/** TMDB `status_code` -> error (../shared/TMDB-AUTH.md, "Errors"). */
+export const table: ReadonlyMap<number, Rule> = new Map<number, Rule>([
+  [3, { tag: "InvalidApiKey" }],
+  [7, { tag: "InvalidApiKey" }],
+  [10, { tag: "InvalidApiKey" }],
+  [6, { tag: "SessionNotFound" }],
+  [34, { tag: "SessionNotFound" }],
+  [37, { tag: "SessionNotFound" }],
+  [9, { tag: "TmdbUnavailable" }],
+  [11, { tag: "TmdbUnavailable" }],
+  [15, { tag: "TmdbUnavailable" }],
+  [24, { tag: "TmdbUnavailable" }],
+  [43, { tag: "TmdbUnavailable" }],
+  [46, { tag: "TmdbUnavailable" }],
+  [17, { tag: "SessionDenied" }],
+  [41, { tag: "SessionDenied" }],
+  [25, { tag: "RateLimited" }],
+  [26, { tag: "InvalidCredentials", reason: "Missing" }],
+  [30, { tag: "InvalidCredentials", reason: "WrongLogin" }],
+  [31, { tag: "InvalidCredentials", reason: "AccountDisabled" }],
+  [32, { tag: "InvalidCredentials", reason: "EmailNotVerified" }],
+  [33, { tag: "TokenExpired" }],
+  [35, { tag: "InvalidToken" }]
+])
+
+const fields = (answer: Answer) => ({
+  endpoint: answer.endpoint,
+  httpStatus: answer.httpStatus,
+  ...(answer.statusCode === undefined ? {} : { statusCode: answer.statusCode }),
+  ...(answer.statusMessage === undefined ? {} : { statusMessage: answer.statusMessage })
+})
+
+const withRetryAfter = (answer: Answer) => ({
+  ...fields(answer),
+  ...(answer.retryAfter === undefined ? {} : { retryAfter: answer.retryAfter })
+})
+
+/** Error for a TMDB answer that is not a success; `allowed` lists the endpoint-specific errors it may produce. */
+export const fromAnswer = <T extends SpecificTag>(
+  answer: Answer,
+  allowed: ReadonlyArray<T>
+): InvalidApiKey | RateLimited | TmdbUnavailable | TmdbError | ErrorOf<T> => {
+  const rule: Rule | undefined = answer.httpStatus === 429
+    ? { tag: "RateLimited" }
+    : answer.statusCode === undefined
+    ? undefined
+    : table.get(answer.statusCode)
+  const tag = rule === undefined
+    ? undefined
+    : rule.tag === "InvalidApiKey" || rule.tag === "TmdbUnavailable" || rule.tag === "RateLimited" ||
+        (allowed as ReadonlyArray<string>).includes(rule.tag)
+    ? rule.tag
+    : undefined
+  switch (tag) {
+    case "RateLimited":
+      return new RateLimited(withRetryAfter(answer))
+    case "InvalidApiKey":
+      return new InvalidApiKey(fields(answer))
+    case "TmdbUnavailable":
+      return new TmdbUnavailable(withRetryAfter(answer))
+    case "InvalidCredentials":
+      return new InvalidCredentials({
+        ...fields(answer),
+        reason: (rule as { readonly reason: InvalidCredentialsReason }).reason
+      }) as ErrorOf<T>
+    case "TokenExpired":
+      return new TokenExpired(fields(answer)) as ErrorOf<T>
+    case "SessionDenied":
+      return new SessionDenied(fields(answer)) as ErrorOf<T>
+    case "SessionNotFound":
+      return new SessionNotFound(fields(answer)) as ErrorOf<T>
+    case "InvalidToken":
+      return new InvalidToken(fields(answer)) as ErrorOf<T>
+    case undefined:
+      return answer.httpStatus >= 500 ? new TmdbUnavailable(withRetryAfter(answer)) : new TmdbError(fields(answer))
+  }
+}

@@ -1,0 +1,5 @@
+import { Redacted } from "effect"
+
+/** Wraps a secret the user handed over as a plain string; a `Redacted` passes through. */
+export const toRedacted = (secret: string | Redacted.Redacted<string>): Redacted.Redacted<string> =>
+  Redacted.isRedacted(secret) ? secret : Redacted.make(secret)

@@ -1,0 +1,51 @@
+/** TMDB's JSON, as it is on the wire. */
+import { DateTime, ParseResult, Schema } from "effect"
+
+const tmdbDateTime = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) UTC$/
+
+/** TMDB's `expires_at`: `YYYY-MM-DD HH:MM:SS UTC`, a literal ` UTC` suffix rather than ISO 8601. */
+export const TmdbDateTime = Schema.transformOrFail(Schema.String, Schema.DateTimeUtcFromSelf, {
+  strict: true,
+  decode: (input, _, ast) => {
+    const match = tmdbDateTime.exec(input)
+    const parsed = match === null ? undefined : DateTime.make(`${match[1]}T${match[2]}Z`)
+    return parsed === undefined || parsed._tag === "None"
+      ? ParseResult.fail(new ParseResult.Type(ast, input, "Expected a date like 2016-08-26 17:04:39 UTC"))
+      : ParseResult.succeed(DateTime.toUtc(parsed.value))
+  },
+  encode: (dateTime) =>
+    ParseResult.succeed(`${DateTime.formatIso(dateTime).slice(0, 19).replace("T", " ")} UTC`)
+})
+
+/** Formats a time as TMDB does. */
+export const formatTmdbDateTime = Schema.encodeSync(TmdbDateTime)
+
+const Secret = Schema.Redacted(Schema.String)
+
+export const ValidateKeyResponse = Schema.Struct({ success: Schema.Literal(true) })
+
+export const RequestTokenResponse = Schema.Struct({
+  success: Schema.Literal(true),
+  expires_at: TmdbDateTime,
+  request_token: Secret
+})
+
+export const SessionResponse = Schema.Struct({
+  success: Schema.Literal(true),
+  session_id: Secret
+})
+
+export const GuestSessionResponse = Schema.Struct({
+  success: Schema.Literal(true),
+  guest_session_id: Secret,
+  expires_at: TmdbDateTime
+})
+
+export const DeleteSessionResponse = Schema.Struct({ success: Schema.Literal(true) })
+
+/** Any TMDB error body; both fields are optional so that partial bodies still count. */
+export const ErrorBody = Schema.Struct({
+  success: Schema.optional(Schema.Boolean),
+  status_code: Schema.optional(Schema.Number),
+  status_message: Schema.optional(Schema.String)
+})
