@@ -1,0 +1,195 @@
+import { describe, expect, it } from "@effect/vitest"
+import type { Tracer } from "effect"
+import { Cause, Effect, Exit, Fiber, Inspectable, Layer, Logger, LogLevel, Redacted, TestClock } from "effect"
+import * as EffectTracer from "effect/Tracer"
+import { AuthService, TmdbConfig } from "../src/index.js"
+import * as Scripted from "./support/ScriptedClient.js"
+import { ok, tmdbError } from "./support/ScriptedClient.js"
+
+const SECRETS = {
+  accessToken: "eyJhbGciOiJIUzI1NiJ9.SECRET-READ-ACCESS-TOKEN",
+  apiKey: "feedfacecafebeef0123456789abcdef",
+  password: "correct-horse-SECRET-password",
+  requestToken: "ff5c7eeb5a8870efe3cd7fc5SECRETTOKEN",
+  sessionId: "79191836ddaa0da3SECRETSESSION",
+  guestSessionId: "1ce82ec1223641636SECRETGUEST",
+  v4AccessToken: "eyJ.SECRET-V4-USER-TOKEN"
+}
+
+interface Captured {
+  readonly spans: Array<EffectTracer.Span>
+  readonly logs: Array<string>
+}
+
+const capture = (): Captured & { readonly tracer: Tracer.Tracer; readonly logger: Logger.Logger<unknown, void> } => {
+  const spans: Array<EffectTracer.Span> = []
+  const logs: Array<string> = []
+  const native = EffectTracer.make({
+    span: (name, parent, context, links, startTime, kind, options) => {
+      const span = Effect.runSync(
+        Effect.map(Effect.tracer, (t) => t.span(name, parent, context, links, startTime, kind, options))
+      )
+      spans.push(span)
+      return span
+    },
+    context: (f) => f()
+  })
+  const logger = Logger.make(({ annotations, cause, logLevel, message, spans: logSpans }) => {
+    logs.push(JSON.stringify({
+      level: logLevel.label,
+      message: Inspectable.toStringUnknown(message),
+      annotations: Object.fromEntries(annotations),
+      spans: Array.from(logSpans, (s) => s.label),
+      cause: Cause.pretty(cause)
+    }))
+  })
+  return { spans, logs, tracer: native, logger }
+}
+
+const describeSpan = (span: EffectTracer.Span): string =>
+  JSON.stringify({
+    name: span.name,
+    attributes: Object.fromEntries(Array.from(span.attributes, ([k, v]) => [k, String(v)])),
+    events: (span as unknown as { readonly events?: ReadonlyArray<unknown> }).events ?? [],
+    exit: span.status._tag === "Ended" && Exit.isFailure(span.status.exit) ? Cause.pretty(span.status.exit.cause) : ""
+  }, (_, v) => typeof v === "bigint" ? String(v) : v)
+
+const expectNoSecret = (text: string) => {
+  for (const [name, secret] of Object.entries(SECRETS)) {
+    expect(text, `${name} leaked`).not.toContain(secret)
+  }
+}
+
+const tokenBody = { expires_at: "1970-01-01 01:00:00 UTC", request_token: SECRETS.requestToken }
+
+/** A session touching every endpoint and every failure path that carries data. */
+const script: ReadonlyArray<Scripted.Canned> = [
+  ok({}),
+  ok(tokenBody),
+  tmdbError(429, 25, "Over the limit", { "retry-after": "1" }),
+  ok(tokenBody),
+  ok({ session_id: SECRETS.sessionId }),
+  ok({ session_id: SECRETS.sessionId }),
+  ok({}),
+  ok({ guest_session_id: SECRETS.guestSessionId, expires_at: "1970-01-02 00:00:00 UTC" }),
+  ok(tokenBody),
+  tmdbError(401, 30, "Invalid username and/or password: You did not provide a valid login."),
+  tmdbError(404, 37, "The resource you requested could not be found."),
+  { status: 0, transportFailure: true },
+  { status: 0, transportFailure: true },
+  { status: 200, body: { success: true, expires_at: SECRETS.requestToken, request_token: SECRETS.requestToken } },
+  { ...ok({}), delay: "1 minute" },
+  { ...ok({}), delay: "1 minute" }
+]
+
+const exercise = Effect.gen(function*() {
+  const auth = yield* AuthService
+  const errors: Array<unknown> = []
+  const collect = <A, E>(effect: Effect.Effect<A, E>) =>
+    Effect.catchAll(effect, (e) => Effect.sync(() => errors.push(e)))
+  yield* auth.validateKey
+  const session = yield* auth.login({ username: "jane", password: Redacted.make(SECRETS.password) })
+  yield* auth.createSessionFromV4(SECRETS.v4AccessToken)
+  yield* auth.deleteSession(session)
+  yield* auth.createGuestSession
+  yield* collect(auth.login({ username: "jane", password: SECRETS.password }))
+  yield* collect(auth.deleteSession(SECRETS.sessionId))
+  yield* collect(auth.createSession(SECRETS.requestToken))
+  yield* collect(auth.createSession(Redacted.make(SECRETS.requestToken)))
+  yield* collect(auth.createRequestToken)
+  yield* collect(auth.validateKey)
+  return errors
+})
+
+const run = (mode: "accessToken" | "apiKey") =>
+  Effect.gen(function*() {
+    const captured = capture()
+    const config = mode === "apiKey"
+      ? TmdbConfig.layer({ apiKey: SECRETS.apiKey, retry: { maxRetries: 1 } })
+      : TmdbConfig.layer({ accessToken: SECRETS.accessToken, retry: { maxRetries: 1 } })
+    const layer = AuthService.layer.pipe(
+      Layer.provide(config),
+      Layer.provide(Scripted.layer(script)),
+      Layer.merge(Logger.replace(Logger.defaultLogger, captured.logger)),
+      Layer.merge(Logger.minimumLogLevel(LogLevel.All))
+    )
+    const fiber = yield* exercise.pipe(
+      Effect.tap(() => Effect.logInfo("exercise done")),
+      Effect.provide(layer),
+      Effect.withTracer(captured.tracer),
+      Effect.fork
+    )
+    yield* TestClock.adjust("2 minutes")
+    const errors = yield* Fiber.join(fiber)
+    return { ...captured, errors }
+  })
+
+describe("secrets", () => {
+  for (const mode of ["accessToken", "apiKey"] as const) {
+    it.effect(`no log line, span name, attribute or event shows a secret (${mode} mode)`, () =>
+      Effect.gen(function*() {
+        const { errors, logs, spans } = yield* run(mode)
+        // The scenario did produce what we inspect: spans with URLs, retry logs and failures.
+        expect(spans.some((s) => s.attributes.has("url.full"))).toBe(true)
+        expect(logs.some((l) => l.includes("retrying in"))).toBe(true)
+        expect(errors.map((e) => (e as { readonly _tag: string })._tag)).toEqual([
+          "InvalidCredentials",
+          "SessionNotFound",
+          "TransportError",
+          "TransportError",
+          "MalformedResponse",
+          "TransportError"
+        ])
+        for (const span of spans) expectNoSecret(describeSpan(span))
+        for (const line of logs) expectNoSecret(line)
+      }))
+
+    it.effect(`no error message, String, JSON or Cause.pretty shows a secret (${mode} mode)`, () =>
+      Effect.gen(function*() {
+        const { errors } = yield* run(mode)
+        expect(errors.length).toBeGreaterThan(0)
+        for (const error of errors) {
+          expectNoSecret((error as Error).message)
+          expectNoSecret(String(error))
+          expectNoSecret(JSON.stringify(error))
+          expectNoSecret(Cause.pretty(Cause.fail(error)))
+          expectNoSecret(Inspectable.toStringUnknown(error))
+        }
+      }))
+  }
+
+  it.effect("the api_key sits in url.full only as <redacted>", () =>
+    Effect.gen(function*() {
+      const { spans } = yield* run("apiKey")
+      const urls = spans.flatMap((s) => s.attributes.has("url.full") ? [String(s.attributes.get("url.full"))] : [])
+      expect(urls.length).toBeGreaterThan(0)
+      for (const url of urls) expect(url).toMatch(/\?api_key=<redacted>$/)
+    }))
+
+  it.effect("each public method is a span named AuthService.<method>", () =>
+    Effect.gen(function*() {
+      const { spans } = yield* run("accessToken")
+      const names = new Set(spans.map((s) => s.name))
+      for (
+        const method of [
+          "validateKey",
+          "createRequestToken",
+          "validateWithLogin",
+          "createSession",
+          "createSessionFromV4",
+          "deleteSession",
+          "createGuestSession",
+          "login"
+        ]
+      ) {
+        expect(names, method).toContain(`AuthService.${method}`)
+      }
+      const login = spans.find((s) => s.name === "AuthService.login")!
+      const children = spans.filter((s) => s.parent._tag === "Some" && s.parent.value.spanId === login.spanId)
+      expect(children.map((s) => s.name)).toEqual([
+        "AuthService.createRequestToken",
+        "AuthService.validateWithLogin",
+        "AuthService.createSession"
+      ])
+    }))
+})

@@ -1,0 +1,73 @@
+/**
+ * Type-level contract: each method's error type lists exactly what it can produce. These assertions are checked
+ * by `npm run typecheck` (tsc over test/); the runtime test below only keeps vitest from reporting an empty file.
+ */
+import { describe, expectTypeOf, it } from "@effect/vitest"
+import type { Effect } from "effect"
+import type {
+  AuthServiceShape,
+  GuestSession,
+  InvalidApiKey,
+  InvalidCredentials,
+  InvalidToken,
+  MalformedResponse,
+  RateLimited,
+  RequestToken,
+  Session,
+  SessionDenied,
+  SessionNotFound,
+  TmdbError,
+  TmdbUnavailable,
+  TokenExpired,
+  TransportError
+} from "../src/index.js"
+
+type Common = InvalidApiKey | RateLimited | TmdbUnavailable | TmdbError | TransportError | MalformedResponse
+type ErrorOf<K extends keyof AuthServiceShape> = AuthServiceShape[K] extends Effect.Effect<any, infer E, any> ? E
+  : AuthServiceShape[K] extends (...args: Array<any>) => Effect.Effect<any, infer E, any> ? E
+  : never
+type SuccessOf<K extends keyof AuthServiceShape> = AuthServiceShape[K] extends Effect.Effect<infer A, any, any> ? A
+  : AuthServiceShape[K] extends (...args: Array<any>) => Effect.Effect<infer A, any, any> ? A
+  : never
+
+describe("error types", () => {
+  it("list exactly what each method can produce", () => {
+    expectTypeOf<ErrorOf<"validateKey">>().toEqualTypeOf<Common>()
+    expectTypeOf<ErrorOf<"createRequestToken">>().toEqualTypeOf<Common>()
+    expectTypeOf<ErrorOf<"createGuestSession">>().toEqualTypeOf<Common>()
+    expectTypeOf<ErrorOf<"validateWithLogin">>().toEqualTypeOf<Common | InvalidCredentials | TokenExpired>()
+    expectTypeOf<ErrorOf<"createSession">>().toEqualTypeOf<Common | TokenExpired | SessionDenied>()
+    expectTypeOf<ErrorOf<"createSessionFromV4">>().toEqualTypeOf<Common | InvalidToken>()
+    expectTypeOf<ErrorOf<"deleteSession">>().toEqualTypeOf<Common | SessionNotFound>()
+    expectTypeOf<ErrorOf<"login">>().toEqualTypeOf<Common | InvalidCredentials | TokenExpired | SessionDenied>()
+
+    // createRequestToken cannot fail with InvalidCredentials; deleteSession cannot fail with TokenExpired.
+    expectTypeOf<InvalidCredentials>().not.toExtend<ErrorOf<"createRequestToken">>()
+    expectTypeOf<TokenExpired>().not.toExtend<ErrorOf<"deleteSession">>()
+    expectTypeOf<SessionNotFound>().not.toExtend<ErrorOf<"login">>()
+  })
+
+  it("return the documented values", () => {
+    expectTypeOf<SuccessOf<"validateKey">>().toEqualTypeOf<void>()
+    expectTypeOf<SuccessOf<"createRequestToken">>().toEqualTypeOf<RequestToken>()
+    expectTypeOf<SuccessOf<"validateWithLogin">>().toEqualTypeOf<RequestToken>()
+    expectTypeOf<SuccessOf<"createSession">>().toEqualTypeOf<Session>()
+    expectTypeOf<SuccessOf<"login">>().toEqualTypeOf<Session>()
+    expectTypeOf<SuccessOf<"createGuestSession">>().toEqualTypeOf<GuestSession>()
+    expectTypeOf<AuthServiceShape["approvalUrl"]>().returns.toEqualTypeOf<string>()
+  })
+
+  it("accept secrets as strings or Redacted, and tokens as returned by the method before", () => {
+    const check = (auth: AuthServiceShape, token: RequestToken, session: Session) => {
+      auth.createSession(token)
+      auth.createSession("raw-token")
+      auth.deleteSession(session)
+      auth.deleteSession("session-id")
+      // @ts-expect-error a session id is not a request token: validateWithLogin needs a RequestToken
+      auth.validateWithLogin({ username: "u", password: "p", requestToken: "raw" })
+      // @ts-expect-error the password is required
+      auth.login({ username: "u" })
+    }
+    expectTypeOf(check).toBeFunction()
+  })
+})
