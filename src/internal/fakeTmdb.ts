@@ -1,0 +1,508 @@
+/**
+ * The engine of FakeTmdb: TMDB's authentication behaviour over in-memory state, independent of how requests
+ * arrive (in-memory HttpClient or a real HTTP server). Time comes from the caller's `Clock`.
+ */
+import { Clock, Data, DateTime, Duration, Effect, Random, Redacted } from "effect"
+import { formatTmdbDateTime } from "./wire.js"
+
+/** A user account of the fake. */
+export interface FakeUser {
+  readonly username: string
+  readonly password: string
+  /** `disabled` answers code 31, `unverified` code 32. Default `active`. */
+  readonly status?: "active" | "disabled" | "unverified"
+}
+
+/** A fault the fake injects in place of (or around) a normal answer. */
+export type Fault = Data.TaggedEnum<{
+  /** HTTP 429, code 25, with `Retry-After` in seconds (default 1). Not processed. */
+  RateLimited: { readonly retryAfter?: number }
+  /** HTTP 503, code 9 (default) or 46. Not processed. */
+  Unavailable: { readonly code?: 9 | 46 }
+  /** HTTP 500, code 11. Not processed. */
+  InternalError: {}
+  /** The connection is dropped before any answer. Not processed. */
+  ConnectionReset: {}
+  /** Processed normally, but the JSON body is cut in half. */
+  Truncated: {}
+  /** Processed normally after a delay (Effect time). */
+  Delay: { readonly duration: Duration.DurationInput }
+}>
+
+export const Fault = Data.taggedEnum<Fault>()
+
+/** Random faults: for each request, each kind with its rate (0 to 1), drawn from a seeded generator. */
+export interface RandomFaults {
+  readonly seed?: number
+  readonly rateLimited?: number
+  readonly unavailable?: number
+  readonly connectionReset?: number
+  readonly truncated?: number
+  readonly delayed?: number
+  /** How long a random `Delay` lasts. Default 2 seconds. */
+  readonly delay?: Duration.DurationInput
+}
+
+export interface FakeTmdbOptions {
+  /** Accepted API Read Access Tokens (Bearer). Default `[FakeTmdb.defaults.accessToken]`. */
+  readonly accessTokens?: ReadonlyArray<string>
+  /** Accepted v3 API keys (`api_key`). Default `["fake-api-key"]`. */
+  readonly apiKeys?: ReadonlyArray<string>
+  /** Accounts. Default one user, `demo` / `demo-password`. */
+  readonly users?: ReadonlyArray<FakeUser>
+  /** v4 user access tokens that `convert/4` accepts, each for a username. */
+  readonly v4AccessTokens?: ReadonlyArray<{ readonly accessToken: string; readonly username: string }>
+  /** At most `requests` answered per sliding `window`; over it: 429, code 25, `Retry-After`. Default: no limit. */
+  readonly rateLimit?: { readonly requests: number; readonly window?: Duration.DurationInput }
+  /** Random faults; scripted ones are added with `fail`. */
+  readonly faults?: RandomFaults
+}
+
+export const defaults = {
+  /** JWT-shaped, like TMDB's read access tokens, so that clients which sniff the format send it as Bearer. */
+  accessToken: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlLXRtZGIiLCJzY29wZXMiOlsiYXBpX3JlYWQiXSwidmVyc2lvbiI6MX0.ZmFrZS1zaWduYXR1cmU",
+  apiKey: "fake-api-key",
+  user: { username: "demo", password: "demo-password" } as FakeUser
+} as const
+
+/** What the fake received, without any secret value. */
+export interface LoggedRequest {
+  readonly method: string
+  readonly path: string
+  /** Which application credential came with it. */
+  readonly credential: "bearer" | "api_key" | "none"
+  /** The keys of the JSON body, never the values. */
+  readonly bodyKeys: ReadonlyArray<string>
+  readonly status: number
+  readonly statusCode: number | undefined
+  readonly at: DateTime.Utc
+}
+
+export interface RouteCount {
+  readonly route: string
+  readonly status: number
+  readonly count: number
+}
+
+export interface LiveSession {
+  readonly sessionId: Redacted.Redacted<string>
+  readonly username: string
+  readonly createdAt: DateTime.Utc
+}
+
+export interface LiveGuestSession {
+  readonly guestSessionId: Redacted.Redacted<string>
+  readonly expiresAt: DateTime.Utc
+}
+
+export interface IncomingRequest {
+  readonly method: string
+  readonly url: URL
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly body: string
+}
+
+/** How the fake answers: a response, or a dropped connection. */
+export type Outcome =
+  | {
+    readonly _tag: "Respond"
+    readonly status: number
+    readonly headers: Readonly<Record<string, string>>
+    readonly body: string
+  }
+  | { readonly _tag: "Reset" }
+
+const messages: Record<number, string> = {
+  1: "Success.",
+  7: "Invalid API key: You must be granted a valid key.",
+  9: "Service offline: This service is temporarily offline, try again later.",
+  11: "Internal error: Something went wrong, contact TMDB.",
+  13: "The item/record was deleted successfully.",
+  17: "Session denied.",
+  25: "Your request count (#) is over the allowed limit of (40).",
+  26: "You must provide a username and password.",
+  30: "Invalid username and/or password: You did not provide a valid login.",
+  31: "Account disabled: Your account is no longer active. Contact TMDB if this is an error.",
+  32: "Email not verified: Your email address has not been verified.",
+  33: "Invalid request token: The request token is either expired or invalid.",
+  34: "The resource you requested could not be found.",
+  35: "Invalid token.",
+  37: "Session not found.",
+  46: "API maintenance: The API is undergoing maintenance. Try again later.",
+  47: "The input is not valid."
+}
+
+const httpStatusOf: Record<number, number> = {
+  7: 401, 9: 503, 11: 500, 17: 401, 25: 429, 26: 400, 30: 401, 31: 401, 32: 401, 33: 401, 34: 404, 35: 401,
+  37: 404, 46: 503, 47: 400
+}
+
+class Answer {
+  constructor(
+    readonly status: number,
+    readonly body: Record<string, unknown>,
+    readonly headers: Readonly<Record<string, string>> = {}
+  ) {}
+}
+
+const success = (body: Record<string, unknown> = {}) => new Answer(200, { success: true, ...body })
+
+const failure = (code: number, headers?: Record<string, string>) =>
+  new Answer(httpStatusOf[code] ?? 400, { success: false, status_code: code, status_message: messages[code] }, headers)
+
+const hex = (random: Random.Random, length: number) =>
+  Effect.map(
+    Effect.all(Array.from({ length: length / 4 }, () => random.nextIntBetween(0, 0x10000))),
+    (parts) => parts.map((n) => n.toString(16).padStart(4, "0")).join("")
+  )
+
+interface RequestTokenState {
+  readonly expiresAt: number
+  approvedBy: string | undefined
+  used: boolean
+}
+
+export const V3_TOKEN_LIFETIME = Duration.minutes(60)
+export const GUEST_SESSION_LIFETIME = Duration.hours(24)
+
+export type Route = string
+
+/** The simulator. One per FakeTmdb; both faces drive `handle`. */
+export class Engine {
+  private readonly accessTokens: Set<string>
+  private readonly apiKeys: Set<string>
+  private readonly users = new Map<string, FakeUser>()
+  private readonly v4Tokens = new Map<string, string>()
+  private readonly requestTokens = new Map<string, RequestTokenState>()
+  private readonly sessions = new Map<string, { readonly username: string; readonly createdAt: number }>()
+  private readonly guests = new Map<string, number>()
+  private readonly scripted = new Map<Route, Array<Fault>>()
+  private readonly window: Array<number> = []
+  private readonly log: Array<LoggedRequest> = []
+  private readonly counts = new Map<string, number>()
+  private readonly ids: Random.Random
+  private readonly chaos: Random.Random
+
+  constructor(readonly options: FakeTmdbOptions) {
+    this.accessTokens = new Set(options.accessTokens ?? [defaults.accessToken])
+    this.apiKeys = new Set(options.apiKeys ?? [defaults.apiKey])
+    for (const user of options.users ?? [defaults.user]) this.users.set(user.username, user)
+    for (const { accessToken, username } of options.v4AccessTokens ?? []) this.v4Tokens.set(accessToken, username)
+    const seed = options.faults?.seed ?? 42
+    this.ids = Random.make(`ids-${seed}`)
+    this.chaos = Random.make(seed)
+  }
+
+  // Control -------------------------------------------------------------------------------------------------
+
+  /** What a user does on TMDB's website: approve a request token. False if the token is unknown. */
+  approve(token: string, username?: string): boolean {
+    const state = this.requestTokens.get(token)
+    if (state === undefined) return false
+    state.approvedBy = username ?? this.users.keys().next().value ?? defaults.user.username
+    return true
+  }
+
+  addUser(user: FakeUser): void {
+    this.users.set(user.username, user)
+  }
+
+  addV4AccessToken(accessToken: string, username: string): void {
+    this.v4Tokens.set(accessToken, username)
+  }
+
+  /** The next answers to `route` (`"METHOD /path"`, or `"*"` for any) are these faults, in order. */
+  fail(route: Route, faults: ReadonlyArray<Fault>): void {
+    this.scripted.set(route, [...(this.scripted.get(route) ?? []), ...faults])
+  }
+
+  get requests(): ReadonlyArray<LoggedRequest> {
+    return [...this.log]
+  }
+
+  get counters(): ReadonlyArray<RouteCount> {
+    return Array.from(this.counts, ([key, count]) => {
+      const at = key.lastIndexOf(" ")
+      return { route: key.slice(0, at), status: Number(key.slice(at + 1)), count }
+    })
+  }
+
+  liveSessions(): ReadonlyArray<LiveSession> {
+    return Array.from(this.sessions, ([id, s]) => ({
+      sessionId: Redacted.make(id),
+      username: s.username,
+      createdAt: DateTime.unsafeMake(s.createdAt)
+    }))
+  }
+
+  liveGuestSessions(now: number): ReadonlyArray<LiveGuestSession> {
+    return Array.from(this.guests).filter(([, expiresAt]) => expiresAt > now).map(([id, expiresAt]) => ({
+      guestSessionId: Redacted.make(id),
+      expiresAt: DateTime.unsafeMake(expiresAt)
+    }))
+  }
+
+  // Requests ------------------------------------------------------------------------------------------------
+
+  handle(request: IncomingRequest): Effect.Effect<Outcome> {
+    return Effect.gen(this, function*() {
+      const route = `${request.method} ${request.url.pathname}`
+      const fault = this.nextScripted(route) ?? (yield* this.randomFault())
+      if (fault?._tag === "Delay") yield* Effect.sleep(fault.duration)
+      const now = yield* Clock.currentTimeMillis
+      switch (fault?._tag) {
+        case "RateLimited":
+          return this.record(request, now, failure(25, { "retry-after": String(fault.retryAfter ?? 1) }))
+        case "Unavailable":
+          return this.record(request, now, failure(fault.code ?? 9))
+        case "InternalError":
+          return this.record(request, now, failure(11))
+        case "ConnectionReset":
+          this.logRequest(request, now, 0, undefined)
+          return { _tag: "Reset" } as const
+      }
+      const approval = /^\/authenticate\/([^/]+)$/.exec(request.url.pathname)
+      if (request.method === "GET" && approval !== null) {
+        return this.approvalPage(request, now, decodeURIComponent(approval[1]!))
+      }
+      const answer = this.rateLimit(now) ?? (yield* this.route(request, now))
+      const outcome = this.record(request, now, answer)
+      return fault?._tag === "Truncated" && outcome._tag === "Respond"
+        ? { ...outcome, body: outcome.body.slice(0, Math.floor(outcome.body.length / 2)) }
+        : outcome
+    })
+  }
+
+  /**
+   * TMDB's approval page, `GET /authenticate/{token}[?redirect_to=...]`: the fake approves at once, as the first
+   * user, then redirects like TMDB (adding `request_token` and `approved=true`) or shows a short page.
+   */
+  private approvalPage(request: IncomingRequest, now: number, token: string): Outcome {
+    const approved = this.usableToken(token, now) !== undefined && this.approve(token)
+    const redirectTo = request.url.searchParams.get("redirect_to")
+    const page = (status: number, text: string, headers: Record<string, string> = {}): Outcome => {
+      this.logRequest(request, now, status, undefined)
+      return { _tag: "Respond", status, headers: { "content-type": "text/html;charset=utf-8", ...headers }, body: text }
+    }
+    if (!approved) return page(404, "<h1>Invalid or expired request token</h1>")
+    if (redirectTo === null) return page(200, "<h1>Approved</h1><p>You can close this page.</p>")
+    const target = new URL(redirectTo)
+    target.searchParams.set("request_token", token)
+    target.searchParams.set("approved", "true")
+    return page(302, "", { location: target.toString() })
+  }
+
+  private nextScripted(route: Route): Fault | undefined {
+    for (const key of [route, "*"]) {
+      const queue = this.scripted.get(key)
+      if (queue !== undefined && queue.length > 0) return queue.shift()
+    }
+    return undefined
+  }
+
+  private randomFault(): Effect.Effect<Fault | undefined> {
+    const rates = this.options.faults
+    if (rates === undefined) return Effect.succeed(undefined)
+    return Effect.map(this.chaos.next, (draw) => {
+      let edge = 0
+      const kinds: Array<[number | undefined, () => Fault]> = [
+        [rates.rateLimited, () => Fault.RateLimited({})],
+        [rates.unavailable, () => Fault.Unavailable({})],
+        [rates.connectionReset, () => Fault.ConnectionReset()],
+        [rates.truncated, () => Fault.Truncated()],
+        [rates.delayed, () => Fault.Delay({ duration: rates.delay ?? Duration.seconds(2) })]
+      ]
+      for (const [rate, make] of kinds) {
+        edge += rate ?? 0
+        if (draw < edge) return make()
+      }
+      return undefined
+    })
+  }
+
+  /** Sliding window: an answer counts when it is given; a refused request does not count. */
+  private rateLimit(now: number): Answer | undefined {
+    const limit = this.options.rateLimit
+    if (limit === undefined) return undefined
+    const windowMillis = Duration.toMillis(limit.window ?? Duration.seconds(1))
+    while (this.window.length > 0 && this.window[0]! <= now - windowMillis) this.window.shift()
+    if (this.window.length < limit.requests) {
+      this.window.push(now)
+      return undefined
+    }
+    const waitMillis = this.window[0]! + windowMillis - now
+    return failure(25, { "retry-after": String(Math.max(1, Math.ceil(waitMillis / 1000))) })
+  }
+
+  private record(request: IncomingRequest, now: number, answer: Answer): Outcome {
+    const statusCode = typeof answer.body["status_code"] === "number" && answer.body["success"] === false
+      ? answer.body["status_code"]
+      : undefined
+    this.logRequest(request, now, answer.status, statusCode)
+    return {
+      _tag: "Respond",
+      status: answer.status,
+      headers: { "content-type": "application/json;charset=utf-8", ...answer.headers },
+      body: JSON.stringify(answer.body)
+    }
+  }
+
+  private logRequest(request: IncomingRequest, now: number, status: number, statusCode: number | undefined) {
+    const route = `${request.method} ${request.url.pathname}`
+    const body = parseBody(request.body)
+    this.log.push({
+      method: request.method,
+      path: request.url.pathname,
+      credential: credentialKind(request),
+      bodyKeys: body._tag === "Json" ? Object.keys(body.value) : [],
+      status,
+      statusCode,
+      at: DateTime.unsafeMake(now)
+    })
+    const key = `${route} ${status}`
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1)
+  }
+
+  private authorized(request: IncomingRequest): boolean {
+    const bearer = /^Bearer (.+)$/i.exec(request.headers["authorization"] ?? "")?.[1]
+    if (bearer !== undefined) return this.accessTokens.has(bearer)
+    const apiKey = request.url.searchParams.get("api_key")
+    return apiKey !== null && this.apiKeys.has(apiKey)
+  }
+
+  private route(request: IncomingRequest, now: number): Effect.Effect<Answer> {
+    const { method } = request
+    const path = request.url.pathname.replace(/\/+$/, "")
+    const known = routes[path]
+    if (known === undefined || !known.includes(method)) return Effect.succeed(failure(34))
+    if (!this.authorized(request)) return Effect.succeed(failure(7))
+    const needsBody = method !== "GET"
+    const parsed = parseBody(request.body)
+    if (needsBody && parsed._tag === "Invalid") return Effect.succeed(failure(47))
+    const body = parsed._tag === "Json" ? parsed.value : {}
+    switch (`${method} ${path}`) {
+      case "GET /3/authentication":
+        return Effect.succeed(success({ status_code: 1, status_message: messages[1] }))
+      case "GET /3/authentication/token/new":
+        return this.newRequestToken(now)
+      case "POST /3/authentication/token/validate_with_login":
+        return Effect.succeed(this.validateWithLogin(body, now))
+      case "POST /3/authentication/session/new":
+        return this.newSession(body, now)
+      case "POST /3/authentication/session/convert/4":
+        return this.convert(body, now)
+      case "DELETE /3/authentication/session":
+        return Effect.succeed(this.deleteSession(body))
+      case "GET /3/authentication/guest_session/new":
+        return this.newGuestSession(now)
+      default:
+        return Effect.succeed(failure(34))
+    }
+  }
+
+  private newRequestToken(now: number) {
+    return Effect.map(hex(this.ids, 40), (token) => {
+      const expiresAt = now + Duration.toMillis(V3_TOKEN_LIFETIME)
+      this.requestTokens.set(token, { expiresAt, approvedBy: undefined, used: false })
+      return success({ expires_at: formatTmdbDateTime(DateTime.unsafeMake(expiresAt)), request_token: token })
+    })
+  }
+
+  /** A request token that can still be used, or undefined (code 33). */
+  private usableToken(token: unknown, now: number): RequestTokenState | undefined {
+    if (typeof token !== "string") return undefined
+    const state = this.requestTokens.get(token)
+    return state === undefined || state.used || state.expiresAt <= now ? undefined : state
+  }
+
+  private validateWithLogin(body: Record<string, unknown>, now: number): Answer {
+    const { password, request_token, username } = body
+    if (typeof username !== "string" || username === "" || typeof password !== "string" || password === "") {
+      return failure(26)
+    }
+    const token = this.usableToken(request_token, now)
+    if (token === undefined) return failure(33)
+    const user = this.users.get(username)
+    if (user === undefined || user.password !== password) return failure(30)
+    if (user.status === "disabled") return failure(31)
+    if (user.status === "unverified") return failure(32)
+    token.approvedBy = username
+    return success({
+      expires_at: formatTmdbDateTime(DateTime.unsafeMake(token.expiresAt)),
+      request_token
+    })
+  }
+
+  private createSession(username: string, now: number) {
+    return Effect.map(hex(this.ids, 40), (sessionId) => {
+      this.sessions.set(sessionId, { username, createdAt: now })
+      return success({ session_id: sessionId })
+    })
+  }
+
+  private newSession(body: Record<string, unknown>, now: number): Effect.Effect<Answer> {
+    const token = this.usableToken(body["request_token"], now)
+    if (token === undefined) return Effect.succeed(failure(33))
+    if (token.approvedBy === undefined) return Effect.succeed(failure(17))
+    token.used = true
+    return this.createSession(token.approvedBy, now)
+  }
+
+  private convert(body: Record<string, unknown>, now: number): Effect.Effect<Answer> {
+    const accessToken = body["access_token"]
+    const username = typeof accessToken === "string" ? this.v4Tokens.get(accessToken) : undefined
+    return username === undefined ? Effect.succeed(failure(35)) : this.createSession(username, now)
+  }
+
+  private deleteSession(body: Record<string, unknown>): Answer {
+    const sessionId = body["session_id"]
+    if (typeof sessionId !== "string" || !this.sessions.delete(sessionId)) return failure(37)
+    return success()
+  }
+
+  private newGuestSession(now: number) {
+    return Effect.map(hex(this.ids, 32), (guestSessionId) => {
+      const expiresAt = now + Duration.toMillis(GUEST_SESSION_LIFETIME)
+      this.guests.set(guestSessionId, expiresAt)
+      return success({
+        guest_session_id: guestSessionId,
+        expires_at: formatTmdbDateTime(DateTime.unsafeMake(expiresAt))
+      })
+    })
+  }
+
+}
+
+const routes: Record<string, ReadonlyArray<string>> = {
+  "/3/authentication": ["GET"],
+  "/3/authentication/token/new": ["GET"],
+  "/3/authentication/token/validate_with_login": ["POST"],
+  "/3/authentication/session/new": ["POST"],
+  "/3/authentication/session/convert/4": ["POST"],
+  "/3/authentication/session": ["DELETE"],
+  "/3/authentication/guest_session/new": ["GET"]
+}
+
+const credentialKind = (request: IncomingRequest): LoggedRequest["credential"] =>
+  request.headers["authorization"] !== undefined
+    ? "bearer"
+    : request.url.searchParams.has("api_key")
+    ? "api_key"
+    : "none"
+
+type ParsedBody =
+  | { readonly _tag: "Empty" }
+  | { readonly _tag: "Invalid" }
+  | { readonly _tag: "Json"; readonly value: Record<string, unknown> }
+
+const parseBody = (body: string): ParsedBody => {
+  if (body.trim() === "") return { _tag: "Empty" }
+  try {
+    const value: unknown = JSON.parse(body)
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? { _tag: "Json", value: value as Record<string, unknown> }
+      : { _tag: "Invalid" }
+  } catch {
+    return { _tag: "Invalid" }
+  }
+}

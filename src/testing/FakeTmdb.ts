@@ -1,0 +1,233 @@
+/**
+ * FakeTmdb: a stateful simulator of TMDB's authentication API, for tests, demos and benchmarks.
+ *
+ * One implementation, two faces: `FakeTmdb.layer` provides an in-memory `HttpClient` whose time is Effect's
+ * `Clock` (so `TestClock.adjust` moves token expiry, guest expiry and rate-limit windows), and `FakeTmdb.serve`
+ * runs the same behaviour as a real HTTP server on 127.0.0.1 for any client.
+ *
+ * @since 0.1.0
+ */
+import { HttpClient, HttpClientError, HttpClientResponse, HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import type { HttpServerError } from "@effect/platform"
+import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
+import type { Scope } from "effect"
+import { Clock, Context, Effect, Layer, Redacted } from "effect"
+import * as Http from "node:http"
+import type {
+  FakeTmdbOptions,
+  FakeUser,
+  IncomingRequest,
+  LiveGuestSession,
+  LiveSession,
+  LoggedRequest,
+  RandomFaults,
+  RouteCount
+} from "../internal/fakeTmdb.js"
+import { defaults, Engine, Fault } from "../internal/fakeTmdb.js"
+import { RequestToken } from "../RequestToken.js"
+import { AuthService } from "../AuthService.js"
+import type { Secret, TmdbConfigSettings } from "../TmdbConfig.js"
+import { TmdbConfig } from "../TmdbConfig.js"
+
+export type { FakeTmdbOptions, FakeUser, LiveGuestSession, LiveSession, LoggedRequest, RandomFaults, RouteCount }
+
+/**
+ * Faults to script with {@link FakeTmdbShape.fail}: `Fault.RateLimited({ retryAfter: 2 })`,
+ * `Fault.Unavailable({})`, `Fault.InternalError()`, `Fault.ConnectionReset()`, `Fault.Truncated()`,
+ * `Fault.Delay({ duration: "5 seconds" })`.
+ *
+ * @since 0.1.0
+ */
+export { Fault }
+
+/**
+ * The fake's state and controls, the same on both faces.
+ *
+ * @since 0.1.0
+ */
+export interface FakeTmdbShape {
+  /** What the user does on TMDB's website: approve a request token (as `username`, default the first user). */
+  readonly approve: (requestToken: RequestToken | Secret, username?: string) => Effect.Effect<void>
+  /** Adds (or replaces) an account. */
+  readonly addUser: (user: FakeUser) => Effect.Effect<void>
+  /** Makes `convert/4` accept a v4 user access token, for `username`. */
+  readonly addV4AccessToken: (accessToken: string, username: string) => Effect.Effect<void>
+  /**
+   * The next answers to `route` (`"POST /3/authentication/session/new"`, or `"*"` for any route) are these
+   * faults, one per request, in order.
+   */
+  readonly fail: (route: string, ...faults: ReadonlyArray<Fault>) => Effect.Effect<void>
+  /** Every request received, in order: method, path, credential kind, body keys, status. Never a secret. */
+  readonly requests: Effect.Effect<ReadonlyArray<LoggedRequest>>
+  /** Answers per route and HTTP status (status 0: connection reset). */
+  readonly counters: Effect.Effect<ReadonlyArray<RouteCount>>
+  /** User sessions not deleted yet. */
+  readonly sessions: Effect.Effect<ReadonlyArray<LiveSession>>
+  /** Guest sessions whose `expires_at` is still ahead (by the fiber's `Clock`). */
+  readonly guestSessions: Effect.Effect<ReadonlyArray<LiveGuestSession>>
+}
+
+/**
+ * A running fake server: its address plus the controls.
+ *
+ * @since 0.1.0
+ */
+export interface FakeTmdbServer extends FakeTmdbShape {
+  /** The port it bound (a free one when asked for port 0). */
+  readonly port: number
+  /** `http://127.0.0.1:<port>`: use it as `baseUrl` and `webBaseUrl`. */
+  readonly url: string
+}
+
+/**
+ * Options of {@link FakeTmdb.serve}: the fake's options plus where to listen (default 127.0.0.1, a free port).
+ *
+ * @since 0.1.0
+ */
+export interface ServeOptions extends FakeTmdbOptions {
+  readonly port?: number
+  readonly host?: string
+}
+
+const controls = (engine: Engine): FakeTmdbShape => ({
+  approve: (requestToken, username) =>
+    Effect.suspend(() => {
+      const token = requestToken instanceof RequestToken
+        ? Redacted.value(requestToken.token)
+        : Redacted.isRedacted(requestToken)
+        ? Redacted.value(requestToken)
+        : requestToken
+      return engine.approve(token, username)
+        ? Effect.void
+        : Effect.dieMessage("FakeTmdb.approve: unknown request token (create it through the fake first)")
+    }),
+  addUser: (user) => Effect.sync(() => engine.addUser(user)),
+  addV4AccessToken: (accessToken, username) => Effect.sync(() => engine.addV4AccessToken(accessToken, username)),
+  fail: (route, ...faults) => Effect.sync(() => engine.fail(route, faults)),
+  requests: Effect.sync(() => engine.requests),
+  counters: Effect.sync(() => engine.counters),
+  sessions: Effect.sync(() => engine.liveSessions()),
+  guestSessions: Effect.map(Clock.currentTimeMillis, (now) => engine.liveGuestSessions(now))
+})
+
+const decoder = new TextDecoder()
+
+const requestBody = (body: { readonly _tag: string; readonly body?: unknown }): string =>
+  body._tag === "Uint8Array" ? decoder.decode(body.body as Uint8Array) : body._tag === "Raw" ? String(body.body) : ""
+
+/** The in-memory face: an HttpClient that hands each request to the engine in the caller's fiber. */
+const inMemoryClient = (engine: Engine): HttpClient.HttpClient =>
+  HttpClient.make((request, url) =>
+    Effect.flatMap(
+      engine.handle({ method: request.method, url, headers: request.headers, body: requestBody(request.body) }),
+      (outcome) =>
+        outcome._tag === "Reset"
+          ? Effect.fail(
+            new HttpClientError.RequestError({
+              request,
+              reason: "Transport",
+              cause: Object.assign(new Error("socket hang up (FakeTmdb connection reset)"), { code: "ECONNRESET" })
+            })
+          )
+          : Effect.succeed(
+            HttpClientResponse.fromWeb(
+              request,
+              new Response(outcome.status === 302 || outcome.body === "" ? null : outcome.body, {
+                status: outcome.status,
+                headers: outcome.headers
+              })
+            )
+          )
+    )
+  )
+
+/** The server face: the same engine behind a platform HttpServer app. */
+const serverApp = (engine: Engine) =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const body = yield* Effect.orElseSucceed(request.text, () => "")
+    const incoming: IncomingRequest = {
+      method: request.method,
+      url: new URL(request.url, "http://127.0.0.1"),
+      headers: request.headers,
+      body
+    }
+    const outcome = yield* engine.handle(incoming)
+    if (outcome._tag === "Reset") {
+      NodeHttpServerRequest.toIncomingMessage(request).socket.destroy()
+      return HttpServerResponse.empty({ status: 499 })
+    }
+    return HttpServerResponse.text(outcome.body, {
+      status: outcome.status,
+      headers: outcome.headers,
+      contentType: outcome.headers["content-type"] ?? "application/json"
+    })
+  })
+
+/**
+ * The fake TMDB.
+ *
+ * @example
+ * ```ts
+ * import { FakeTmdb } from "effect-tmdb-auth/testing"
+ *
+ * it.effect("logs in", () =>
+ *   Effect.gen(function*() {
+ *     const auth = yield* AuthService
+ *     const session = yield* auth.login({ username: "demo", password: "demo-password" })
+ *     const fake = yield* FakeTmdb
+ *     expect(yield* fake.sessions).toHaveLength(1)
+ *   }).pipe(Effect.provide(FakeTmdb.layerAuthService())))
+ * ```
+ * @since 0.1.0
+ */
+export class FakeTmdb extends Context.Tag("effect-tmdb-auth/testing/FakeTmdb")<FakeTmdb, FakeTmdbShape>() {
+  /** Credentials the fake accepts by default, and its default user. */
+  static readonly defaults = defaults
+
+  /** The in-memory face: `HttpClient` plus the `FakeTmdb` controls; no sockets; time is Effect's `Clock`. */
+  static layer(options: FakeTmdbOptions = {}): Layer.Layer<HttpClient.HttpClient | FakeTmdb> {
+    return Layer.effectContext(Effect.sync(() => {
+      const engine = new Engine(options)
+      return Context.make(HttpClient.HttpClient, inMemoryClient(engine)).pipe(
+        Context.add(FakeTmdb, controls(engine))
+      )
+    }))
+  }
+
+  /**
+   * `AuthService` and `FakeTmdb` ready to use: `AuthService.layer` over `FakeTmdb.layer(options)` with the fake's
+   * default read access token. `config` adds settings (timeout, retry) to `TmdbConfig`.
+   */
+  static layerAuthService(
+    options: FakeTmdbOptions = {},
+    settings: TmdbConfigSettings = {}
+  ): Layer.Layer<AuthService | TmdbConfig | HttpClient.HttpClient | FakeTmdb> {
+    return AuthService.layer.pipe(
+      Layer.provideMerge(
+        Layer.merge(
+          FakeTmdb.layer(options),
+          TmdbConfig.layer({ ...settings, accessToken: options.accessTokens?.[0] ?? defaults.accessToken })
+        )
+      )
+    )
+  }
+
+  /**
+   * The server face: the same fake on a real HTTP server (127.0.0.1 and a free port by default), until the
+   * scope closes.
+   */
+  static serve(options: ServeOptions = {}): Effect.Effect<FakeTmdbServer, HttpServerError.ServeError, Scope.Scope> {
+    return Effect.gen(function*() {
+      const engine = new Engine(options)
+      const server = yield* NodeHttpServer.make(() => Http.createServer(), {
+        port: options.port ?? 0,
+        host: options.host ?? "127.0.0.1"
+      })
+      yield* server.serve(serverApp(engine))
+      const address = server.address as HttpServer.TcpAddress
+      const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname
+      return { ...controls(engine), port: address.port, url: `http://${host}:${address.port}` }
+    })
+  }
+}
