@@ -3,7 +3,8 @@
  * arrive (in-memory HttpClient or a real HTTP server). Time comes from the caller's `Clock`.
  */
 import { Clock, Data, DateTime, Duration, Effect, Random, Redacted } from "effect"
-import { formatTmdbDateTime } from "./wire.js"
+import { randomBytes } from "node:crypto"
+import { formatTmdbDate } from "./wire.js"
 
 /** A user account of the fake. */
 export interface FakeUser {
@@ -56,6 +57,8 @@ export interface FakeTmdbOptions {
   readonly rateLimit?: { readonly requests: number; readonly window?: Duration.DurationInput }
   /** Random faults; scripted ones are added with `fail`. */
   readonly faults?: RandomFaults
+  /** How many of the latest requests the request log keeps. Default 10,000. */
+  readonly maxLoggedRequests?: number
 }
 
 export const defaults = {
@@ -150,11 +153,21 @@ const success = (body: Record<string, unknown> = {}) => new Answer(200, { succes
 const failure = (code: number, headers?: Record<string, string>) =>
   new Answer(httpStatusOf[code] ?? 400, { success: false, status_code: code, status_message: messages[code] }, headers)
 
-const hex = (random: Random.Random, length: number) =>
-  Effect.map(
-    Effect.all(Array.from({ length: length / 4 }, () => random.nextIntBetween(0, 0x10000))),
-    (parts) => parts.map((n) => n.toString(16).padStart(4, "0")).join("")
-  )
+/** Unpredictable ids, like TMDB's (40 hex characters for tokens and sessions, 32 for guest sessions). */
+const hex = (() => {
+  // One call to the system's generator per 4 KiB of ids instead of one per id.
+  let pool = randomBytes(4096)
+  let offset = 0
+  return (length: number): string => {
+    const bytes = length / 2
+    if (offset + bytes > pool.length) {
+      pool = randomBytes(4096)
+      offset = 0
+    }
+    offset += bytes
+    return pool.toString("hex", offset - bytes, offset)
+  }
+})()
 
 interface RequestTokenState {
   readonly expiresAt: number
@@ -178,9 +191,8 @@ export class Engine {
   private readonly guests = new Map<string, number>()
   private readonly scripted = new Map<Route, Array<Fault>>()
   private readonly window: Array<number> = []
-  private readonly log: Array<LoggedRequest> = []
+  private log: Array<Omit<LoggedRequest, "at"> & { readonly at: number }> = []
   private readonly counts = new Map<string, number>()
-  private readonly ids: Random.Random
   private readonly chaos: Random.Random
 
   constructor(readonly options: FakeTmdbOptions) {
@@ -188,9 +200,7 @@ export class Engine {
     this.apiKeys = new Set(options.apiKeys ?? [defaults.apiKey])
     for (const user of options.users ?? [defaults.user]) this.users.set(user.username, user)
     for (const { accessToken, username } of options.v4AccessTokens ?? []) this.v4Tokens.set(accessToken, username)
-    const seed = options.faults?.seed ?? 42
-    this.ids = Random.make(`ids-${seed}`)
-    this.chaos = Random.make(seed)
+    this.chaos = Random.make(options.faults?.seed ?? 42)
   }
 
   // Control -------------------------------------------------------------------------------------------------
@@ -217,7 +227,7 @@ export class Engine {
   }
 
   get requests(): ReadonlyArray<LoggedRequest> {
-    return [...this.log]
+    return this.log.map((entry) => ({ ...entry, at: DateTime.unsafeMake(entry.at) }))
   }
 
   get counters(): ReadonlyArray<RouteCount> {
@@ -245,32 +255,39 @@ export class Engine {
   // Requests ------------------------------------------------------------------------------------------------
 
   handle(request: IncomingRequest): Effect.Effect<Outcome> {
-    return Effect.gen(this, function*() {
-      const route = `${request.method} ${request.url.pathname}`
-      const fault = this.nextScripted(route) ?? (yield* this.randomFault())
-      if (fault?._tag === "Delay") yield* Effect.sleep(fault.duration)
-      const now = yield* Clock.currentTimeMillis
-      switch (fault?._tag) {
-        case "RateLimited":
-          return this.record(request, now, failure(25, { "retry-after": String(fault.retryAfter ?? 1) }))
-        case "Unavailable":
-          return this.record(request, now, failure(fault.code ?? 9))
-        case "InternalError":
-          return this.record(request, now, failure(11))
-        case "ConnectionReset":
-          this.logRequest(request, now, 0, undefined)
-          return { _tag: "Reset" } as const
-      }
-      const approval = /^\/authenticate\/([^/]+)$/.exec(request.url.pathname)
-      if (request.method === "GET" && approval !== null) {
-        return this.approvalPage(request, now, decodeURIComponent(approval[1]!))
-      }
-      const answer = this.rateLimit(now) ?? (yield* this.route(request, now))
-      const outcome = this.record(request, now, answer)
-      return fault?._tag === "Truncated" && outcome._tag === "Respond"
-        ? { ...outcome, body: outcome.body.slice(0, Math.floor(outcome.body.length / 2)) }
-        : outcome
+    return Effect.suspend(() => {
+      const scripted = this.nextScripted(`${request.method} ${request.url.pathname}`)
+      if (scripted !== undefined) return this.answerWith(request, scripted)
+      if (this.options.faults === undefined) return this.answerWith(request, undefined)
+      return Effect.flatMap(this.randomFault(this.options.faults), (fault) => this.answerWith(request, fault))
     })
+  }
+
+  private answerWith(request: IncomingRequest, fault: Fault | undefined): Effect.Effect<Outcome> {
+    const answer = Effect.map(Clock.currentTimeMillis, (now) => this.answer(request, now, fault))
+    return fault?._tag === "Delay" ? Effect.zipRight(Effect.sleep(fault.duration), answer) : answer
+  }
+
+  private answer(request: IncomingRequest, now: number, fault: Fault | undefined): Outcome {
+    switch (fault?._tag) {
+      case "RateLimited":
+        return this.record(request, now, failure(25, { "retry-after": String(fault.retryAfter ?? 1) }))
+      case "Unavailable":
+        return this.record(request, now, failure(fault.code ?? 9))
+      case "InternalError":
+        return this.record(request, now, failure(11))
+      case "ConnectionReset":
+        this.logRequest(request, now, 0, undefined)
+        return { _tag: "Reset" }
+    }
+    const approval = /^\/authenticate\/([^/]+)$/.exec(request.url.pathname)
+    if (request.method === "GET" && approval !== null) {
+      return this.approvalPage(request, now, decodeURIComponent(approval[1]!))
+    }
+    const outcome = this.record(request, now, this.rateLimit(now) ?? this.route(request, now))
+    return fault?._tag === "Truncated" && outcome._tag === "Respond"
+      ? { ...outcome, body: outcome.body.slice(0, Math.floor(outcome.body.length / 2)) }
+      : outcome
   }
 
   /**
@@ -300,9 +317,7 @@ export class Engine {
     return undefined
   }
 
-  private randomFault(): Effect.Effect<Fault | undefined> {
-    const rates = this.options.faults
-    if (rates === undefined) return Effect.succeed(undefined)
+  private randomFault(rates: RandomFaults): Effect.Effect<Fault | undefined> {
     return Effect.map(this.chaos.next, (draw) => {
       let edge = 0
       const kinds: Array<[number | undefined, () => Fault]> = [
@@ -357,8 +372,10 @@ export class Engine {
       bodyKeys: body._tag === "Json" ? Object.keys(body.value) : [],
       status,
       statusCode,
-      at: DateTime.unsafeMake(now)
+      at: now
     })
+    const limit = this.options.maxLoggedRequests ?? 10_000
+    if (this.log.length > limit * 2) this.log = this.log.slice(-limit)
     const key = `${route} ${status}`
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1)
   }
@@ -370,42 +387,41 @@ export class Engine {
     return apiKey !== null && this.apiKeys.has(apiKey)
   }
 
-  private route(request: IncomingRequest, now: number): Effect.Effect<Answer> {
+  private route(request: IncomingRequest, now: number): Answer {
     const { method } = request
     const path = request.url.pathname.replace(/\/+$/, "")
     const known = routes[path]
-    if (known === undefined || !known.includes(method)) return Effect.succeed(failure(34))
-    if (!this.authorized(request)) return Effect.succeed(failure(7))
+    if (known === undefined || !known.includes(method)) return failure(34)
+    if (!this.authorized(request)) return failure(7)
     const needsBody = method !== "GET"
     const parsed = parseBody(request.body)
-    if (needsBody && parsed._tag === "Invalid") return Effect.succeed(failure(47))
+    if (needsBody && parsed._tag === "Invalid") return failure(47)
     const body = parsed._tag === "Json" ? parsed.value : {}
     switch (`${method} ${path}`) {
       case "GET /3/authentication":
-        return Effect.succeed(success({ status_code: 1, status_message: messages[1] }))
+        return success({ status_code: 1, status_message: messages[1] })
       case "GET /3/authentication/token/new":
         return this.newRequestToken(now)
       case "POST /3/authentication/token/validate_with_login":
-        return Effect.succeed(this.validateWithLogin(body, now))
+        return this.validateWithLogin(body, now)
       case "POST /3/authentication/session/new":
         return this.newSession(body, now)
       case "POST /3/authentication/session/convert/4":
         return this.convert(body, now)
       case "DELETE /3/authentication/session":
-        return Effect.succeed(this.deleteSession(body))
+        return this.deleteSession(body)
       case "GET /3/authentication/guest_session/new":
         return this.newGuestSession(now)
       default:
-        return Effect.succeed(failure(34))
+        return failure(34)
     }
   }
 
   private newRequestToken(now: number) {
-    return Effect.map(hex(this.ids, 40), (token) => {
-      const expiresAt = now + Duration.toMillis(V3_TOKEN_LIFETIME)
-      this.requestTokens.set(token, { expiresAt, approvedBy: undefined, used: false })
-      return success({ expires_at: formatTmdbDateTime(DateTime.unsafeMake(expiresAt)), request_token: token })
-    })
+    const token = hex(40)
+    const expiresAt = now + Duration.toMillis(V3_TOKEN_LIFETIME)
+    this.requestTokens.set(token, { expiresAt, approvedBy: undefined, used: false })
+    return success({ expires_at: formatTmdbDate(expiresAt), request_token: token })
   }
 
   /** A request token that can still be used, or undefined (code 33). */
@@ -428,30 +444,29 @@ export class Engine {
     if (user.status === "unverified") return failure(32)
     token.approvedBy = username
     return success({
-      expires_at: formatTmdbDateTime(DateTime.unsafeMake(token.expiresAt)),
+      expires_at: formatTmdbDate(token.expiresAt),
       request_token
     })
   }
 
   private createSession(username: string, now: number) {
-    return Effect.map(hex(this.ids, 40), (sessionId) => {
-      this.sessions.set(sessionId, { username, createdAt: now })
-      return success({ session_id: sessionId })
-    })
+    const sessionId = hex(40)
+    this.sessions.set(sessionId, { username, createdAt: now })
+    return success({ session_id: sessionId })
   }
 
-  private newSession(body: Record<string, unknown>, now: number): Effect.Effect<Answer> {
+  private newSession(body: Record<string, unknown>, now: number): Answer {
     const token = this.usableToken(body["request_token"], now)
-    if (token === undefined) return Effect.succeed(failure(33))
-    if (token.approvedBy === undefined) return Effect.succeed(failure(17))
+    if (token === undefined) return failure(33)
+    if (token.approvedBy === undefined) return failure(17)
     token.used = true
     return this.createSession(token.approvedBy, now)
   }
 
-  private convert(body: Record<string, unknown>, now: number): Effect.Effect<Answer> {
+  private convert(body: Record<string, unknown>, now: number): Answer {
     const accessToken = body["access_token"]
     const username = typeof accessToken === "string" ? this.v4Tokens.get(accessToken) : undefined
-    return username === undefined ? Effect.succeed(failure(35)) : this.createSession(username, now)
+    return username === undefined ? failure(35) : this.createSession(username, now)
   }
 
   private deleteSession(body: Record<string, unknown>): Answer {
@@ -461,14 +476,10 @@ export class Engine {
   }
 
   private newGuestSession(now: number) {
-    return Effect.map(hex(this.ids, 32), (guestSessionId) => {
-      const expiresAt = now + Duration.toMillis(GUEST_SESSION_LIFETIME)
-      this.guests.set(guestSessionId, expiresAt)
-      return success({
-        guest_session_id: guestSessionId,
-        expires_at: formatTmdbDateTime(DateTime.unsafeMake(expiresAt))
-      })
-    })
+    const guestSessionId = hex(32)
+    const expiresAt = now + Duration.toMillis(GUEST_SESSION_LIFETIME)
+    this.guests.set(guestSessionId, expiresAt)
+    return success({ guest_session_id: guestSessionId, expires_at: formatTmdbDate(expiresAt) })
   }
 
 }

@@ -13,12 +13,13 @@ export const TmdbDateTime = Schema.transformOrFail(Schema.String, Schema.DateTim
       ? ParseResult.fail(new ParseResult.Type(ast, input, "Expected a date like 2016-08-26 17:04:39 UTC"))
       : ParseResult.succeed(DateTime.toUtc(parsed.value))
   },
-  encode: (dateTime) =>
-    ParseResult.succeed(`${DateTime.formatIso(dateTime).slice(0, 19).replace("T", " ")} UTC`)
+  encode: (dateTime) => ParseResult.succeed(formatTmdbDate(DateTime.toEpochMillis(dateTime)))
 })
 
-/** Formats a time as TMDB does. */
-export const formatTmdbDateTime = Schema.encodeSync(TmdbDateTime)
+/** Formats epoch milliseconds as TMDB does: `2016-08-26 17:04:39 UTC`. */
+export function formatTmdbDate(epochMillis: number): string {
+  return `${new Date(epochMillis).toISOString().slice(0, 19).replace("T", " ")} UTC`
+}
 
 const Secret = Schema.Redacted(Schema.String)
 

@@ -1,0 +1,176 @@
+/**
+ * End to end over real sockets on 127.0.0.1: AuthService on NodeHttpClient.layerUndici against FakeTmdb.serve,
+ * and a TMDB client nobody here wrote (@lorenzopant/tmdb) against the same server.
+ */
+import { NodeHttpClient } from "@effect/platform-node"
+import { TMDB, TMDBError } from "@lorenzopant/tmdb"
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Layer, Redacted } from "effect"
+import type { TmdbConfigSettings } from "../../src/index.js"
+import { AuthService, TmdbConfig } from "../../src/index.js"
+import type { FakeTmdbServer } from "../../src/testing/index.js"
+import { FakeTmdb, Fault } from "../../src/testing/index.js"
+
+const login = { username: "demo", password: "demo-password" }
+
+/** AuthService over real HTTP to the fake server, alive until the test's scope closes. */
+const authOver = (server: FakeTmdbServer, settings: TmdbConfigSettings & { readonly apiKey?: string } = {}) =>
+  Layer.build(AuthService.layer.pipe(
+    Layer.provide(
+      settings.apiKey === undefined
+        ? TmdbConfig.layer({ ...settings, accessToken: FakeTmdb.defaults.accessToken, baseUrl: server.url, webBaseUrl: server.url })
+        : TmdbConfig.layer({ ...settings, apiKey: settings.apiKey, baseUrl: server.url, webBaseUrl: server.url })
+    ),
+    Layer.provide(NodeHttpClient.layerUndici)
+  )).pipe(Effect.map(Context.get(AuthService)))
+
+describe("AuthService over sockets against FakeTmdb.serve", () => {
+  it.live("binds a free loopback port and logs in, then deletes the session", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeTmdb.serve()
+      expect(server.url).toBe(`http://127.0.0.1:${server.port}`)
+      expect(server.port).toBeGreaterThan(0)
+      const auth = yield* authOver(server)
+      yield* auth.validateKey
+      const session = yield* auth.login(login)
+      expect(yield* server.sessions).toHaveLength(1)
+      const guest = yield* auth.createGuestSession
+      expect(Redacted.value(guest.guestSessionId)).toMatch(/^[0-9a-f]{32}$/)
+      yield* auth.deleteSession(session)
+      expect(yield* server.sessions).toHaveLength(0)
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("gets each typed error from the server", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeTmdb.serve({ users: [{ username: "demo", password: "demo-password" }] })
+      const auth = yield* authOver(server)
+      const wrong = yield* Effect.flip(auth.login({ username: "demo", password: "nope" }))
+      expect(wrong).toMatchObject({ _tag: "InvalidCredentials", reason: "WrongLogin", statusCode: 30 })
+      const token = yield* auth.createRequestToken
+      expect((yield* Effect.flip(auth.createSession(token)))._tag).toBe("SessionDenied")
+      expect((yield* Effect.flip(auth.deleteSession("unknown")))._tag).toBe("SessionNotFound")
+      expect((yield* Effect.flip(auth.createSessionFromV4("eyJ.nope")))._tag).toBe("InvalidToken")
+      const badKey = yield* authOver(server, { apiKey: "wrong" })
+      expect((yield* Effect.flip(badKey.validateKey))._tag).toBe("InvalidApiKey")
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("rides out a 429 with Retry-After: 1 and a connection reset on a GET", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeTmdb.serve()
+      const auth = yield* authOver(server, { retry: { initialDelay: "10 millis" } })
+      yield* server.fail("GET /3/authentication/token/new", Fault.RateLimited({ retryAfter: 1 }), Fault.ConnectionReset())
+      const started = Date.now()
+      yield* auth.createRequestToken
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000)
+      expect((yield* server.requests).map((r) => r.status)).toEqual([429, 0, 200])
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("times out a slow answer with a typed error", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeTmdb.serve()
+      const auth = yield* authOver(server, { timeout: "200 millis" })
+      yield* server.fail("*", Fault.Delay({ duration: "2 seconds" }))
+      const error = yield* Effect.flip(auth.deleteSession("x"))
+      expect(error).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("a truncated body is a MalformedResponse", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeTmdb.serve()
+      const auth = yield* authOver(server)
+      yield* server.fail("GET /3/authentication/guest_session/new", Fault.Truncated())
+      expect((yield* Effect.flip(auth.createGuestSession))._tag).toBe("MalformedResponse")
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("the approval page approves and redirects, as the user's browser sees it", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeTmdb.serve()
+      const auth = yield* authOver(server)
+      const token = yield* auth.createRequestToken
+      const url = auth.approvalUrl(token, { redirectTo: "http://127.0.0.1:1/done" })
+      const response = yield* Effect.promise(() => fetch(url, { redirect: "manual" }))
+      expect(response.status).toBe(302)
+      const location = new URL(response.headers.get("location")!)
+      expect(location.searchParams.get("approved")).toBe("true")
+      yield* auth.createSession(location.searchParams.get("request_token")!)
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("stops listening when its scope closes", () =>
+    Effect.gen(function*() {
+      const url = yield* FakeTmdb.serve().pipe(Effect.map((s) => s.url), Effect.scoped)
+      const result = yield* Effect.promise(() => fetch(`${url}/3/authentication`).then(() => "answered", () => "refused"))
+      expect(result).toBe("refused")
+    }), 20_000)
+})
+
+/** Runs `f` with fetch pointed at the fake: @lorenzopant/tmdb has TMDB's base URL hard-coded. */
+const withFetchTo = <A>(server: FakeTmdbServer, f: () => Promise<A>): Promise<A> => {
+  const original = globalThis.fetch
+  globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
+    const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url)
+    if (url.origin !== "https://api.themoviedb.org") throw new Error(`unexpected fetch to ${url.origin}`)
+    return original(`${server.url}${url.pathname}${url.search}`, init)
+  }) as typeof fetch
+  return f().finally(() => {
+    globalThis.fetch = original
+  })
+}
+
+describe("fidelity: @lorenzopant/tmdb against FakeTmdb.serve", () => {
+  it.live("runs request token, validate with login, session, delete and guest session as against TMDB", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeTmdb.serve()
+      const results = yield* Effect.promise(() =>
+        withFetchTo(server, async () => {
+          const tmdb = new TMDB(FakeTmdb.defaults.accessToken)
+          const validated = await tmdb.authentication.validate_key()
+          const token = await tmdb.authentication.create_request_token()
+          const approved = await tmdb.authentication.create_session_with_login({
+            ...login,
+            request_token: token.request_token
+          })
+          const session = await tmdb.authentication.create_session({ request_token: approved.request_token })
+          const deleted = await tmdb.authentication.delete_session({ session_id: session.session_id })
+          const guest = await tmdb.authentication.create_guest_session()
+          return { validated, token, approved, session, deleted, guest }
+        })
+      )
+      expect(results.validated).toEqual({ success: true, status_code: 1, status_message: "Success." })
+      expect(results.token.success).toBe(true)
+      expect(results.token.expires_at).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/)
+      expect(results.approved.request_token).toBe(results.token.request_token)
+      expect(results.session.session_id).toMatch(/^[0-9a-f]{40}$/)
+      expect(results.deleted).toEqual({ success: true })
+      expect(results.guest.expires_at).toMatch(/ UTC$/)
+      expect((yield* server.requests).map((r) => [r.method, r.path, r.credential, r.status])).toEqual([
+        ["GET", "/3/authentication", "bearer", 200],
+        ["GET", "/3/authentication/token/new", "bearer", 200],
+        ["POST", "/3/authentication/token/validate_with_login", "bearer", 200],
+        ["POST", "/3/authentication/session/new", "bearer", 200],
+        ["DELETE", "/3/authentication/session", "bearer", 200],
+        ["GET", "/3/authentication/guest_session/new", "bearer", 200]
+      ])
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("gets its TMDBError with tmdb_status_code 30 for a wrong password", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeTmdb.serve()
+      const error = yield* Effect.promise(() =>
+        withFetchTo(server, async () => {
+          const tmdb = new TMDB(FakeTmdb.defaults.accessToken)
+          const token = await tmdb.authentication.create_request_token()
+          return tmdb.authentication.create_session_with_login({
+            username: "demo",
+            password: "wrong",
+            request_token: token.request_token
+          }).then(() => undefined, (e: unknown) => e)
+        })
+      )
+      expect(error).toBeInstanceOf(TMDBError)
+      expect(error).toMatchObject({
+        tmdb_status_code: 30,
+        http_status_code: 401,
+        message: "Invalid username and/or password: You did not provide a valid login."
+      })
+    }).pipe(Effect.scoped), 20_000)
+})
