@@ -1,8 +1,17 @@
+import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
+const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url))
+
 export default defineConfig({
+  resolve: {
+    // Tests and examples import the package by name, as users do.
+    alias: [
+      { find: /^effect-tmdb-auth\/testing$/, replacement: src("testing/index.ts") },
+      { find: /^effect-tmdb-auth$/, replacement: src("index.ts") }
+    ]
+  },
   test: {
-    include: ["test/**/*.test.ts"],
-    typecheck: { enabled: false }
+    include: ["test/**/*.test.ts"]
   }
 })

@@ -346,7 +346,9 @@ export class Engine {
       return undefined
     }
     const waitMillis = this.window[0]! + windowMillis - now
-    return failure(25, { "retry-after": String(Math.max(1, Math.ceil(waitMillis / 1000))) })
+    const answer = failure(25, { "retry-after": String(Math.max(1, Math.ceil(waitMillis / 1000))) })
+    answer.body["status_message"] = `Your request count (${this.window.length + 1}) is over the allowed limit of (${limit.requests}).`
+    return answer
   }
 
   private record(request: IncomingRequest, now: number, answer: Answer): Outcome {

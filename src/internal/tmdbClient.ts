@@ -164,11 +164,14 @@ export const make = Effect.gen(function*() {
       })
     )
     const policy = Schedule.intersect(config.retrySchedule, Schedule.identity<RetryableError>()).pipe(
+      // Effect.retry steps the schedule before its `while` check: log only the retries that happen.
       Schedule.modifyDelayEffect(([, error], delay) =>
-        Effect.logDebug(`${error.message}; retrying in ${Duration.format(delay)}`).pipe(
-          Effect.annotateLogs({ endpoint, retryInMillis: Duration.toMillis(delay), error: error._tag }),
-          Effect.as(delay)
-        )
+        isRetryable(options.method, error)
+          ? Effect.logDebug(`${error.message}; retrying in ${Duration.format(Duration.millis(Math.round(Duration.toMillis(delay))))}`).pipe(
+            Effect.annotateLogs({ endpoint, retryInMillis: Math.round(Duration.toMillis(delay)), error: error._tag }),
+            Effect.as(delay)
+          )
+          : Effect.succeed(delay)
       )
     )
     const retry: Effect.Retry.Options<RequestError | ErrorOf<T>> = {

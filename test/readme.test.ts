@@ -1,0 +1,29 @@
+// The README's "Testing your app with FakeTmdb" example, word for word.
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Fiber, TestClock } from "effect"
+import { AuthService } from "effect-tmdb-auth"
+import { FakeTmdb, Fault } from "effect-tmdb-auth/testing"
+
+describe("my login code", () => {
+  it.effect("a request token expires after 60 minutes", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      const fake = yield* FakeTmdb
+      const token = yield* auth.createRequestToken
+      yield* fake.approve(token) // what the user does on TMDB's website
+      yield* TestClock.adjust(Duration.minutes(60))
+      const error = yield* Effect.flip(auth.createSession(token))
+      expect(error._tag).toBe("TokenExpired")
+      expect(yield* fake.sessions).toHaveLength(0)
+    }).pipe(Effect.provide(FakeTmdb.layerAuthService())))
+
+  it.effect("rides out TMDB's rate limit", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      const fake = yield* FakeTmdb
+      yield* fake.fail("GET /3/authentication/token/new", Fault.RateLimited({ retryAfter: 2 }))
+      const fiber = yield* Effect.fork(auth.createRequestToken)
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.join(fiber)
+    }).pipe(Effect.provide(FakeTmdb.layerAuthService())))
+})
