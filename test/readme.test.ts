@@ -5,15 +5,21 @@ import { AuthService } from "effect-tmdb-auth"
 import { FakeTmdb, Fault } from "effect-tmdb-auth/testing"
 
 describe("my login code", () => {
-  it.effect("a request token expires after 60 minutes", () =>
+  it.effect("logs in; a request token expires after 60 minutes", () =>
     Effect.gen(function*() {
       const auth = yield* AuthService
       const fake = yield* FakeTmdb
+      const session = yield* auth.login({ username: "demo", password: "demo-password" })
+      expect(yield* fake.sessions).toHaveLength(1)
+
       const token = yield* auth.createRequestToken
-      yield* fake.approve(token) // what the user does on TMDB's website
-      yield* TestClock.adjust(Duration.minutes(60))
-      const error = yield* Effect.flip(auth.createSession(token))
+      yield* TestClock.adjust(Duration.minutes(60)) // an hour of TMDB time, in no time
+      const error = yield* Effect.flip(
+        auth.validateWithLogin({ username: "demo", password: "demo-password", requestToken: token })
+      )
       expect(error._tag).toBe("TokenExpired")
+
+      yield* auth.deleteSession(session)
       expect(yield* fake.sessions).toHaveLength(0)
     }).pipe(Effect.provide(FakeTmdb.layerAuthService())))
 
