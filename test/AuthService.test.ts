@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { DateTime, Duration, Effect, Exit, Fiber, Layer, Redacted, Schedule, TestClock } from "effect"
-import type { RetryOptions } from "../src/index.js"
+import type { RetryableError, RetryOptions } from "../src/index.js"
 import { AuthService, RequestToken, Session, TmdbConfig } from "../src/index.js"
 import * as Scripted from "./support/ScriptedClient.js"
 import { ok, tmdbError } from "./support/ScriptedClient.js"
@@ -477,6 +477,24 @@ describe("retries", () => {
       expect(yield* countRequests).toBe(2)
     }).pipe(Effect.provide(setup([tmdbError(429, 25), tmdbError(429, 25), tmdbError(429, 25)], {
       retry: { schedule: Schedule.spaced("3 seconds").pipe(Schedule.intersect(Schedule.recurs(1))) }
+    }))))
+
+  const seen: Array<string> = []
+  it.effect("a custom schedule only ever receives retryable failures", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      const fiber = yield* Effect.fork(Effect.flip(auth.login({ username: "u", password: "p" })))
+      yield* TestClock.adjust("1 second")
+      const error = yield* Fiber.join(fiber)
+      expect(error._tag).toBe("InvalidCredentials")
+      expect(seen).toEqual(["RateLimited"])
+    }).pipe(Effect.provide(setup([tmdbError(429, 25), ok(tokenBody), tmdbError(401, 30)], {
+      retry: {
+        schedule: Schedule.spaced("1 second").pipe(
+          Schedule.passthrough,
+          Schedule.tapInput((error: RetryableError) => Effect.sync(() => seen.push(error._tag)))
+        )
+      }
     }))))
 
   it.effect("maxRetries: 0 disables retries", () =>

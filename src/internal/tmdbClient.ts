@@ -164,22 +164,23 @@ export const make = Effect.gen(function*() {
       })
     )
     const policy = Schedule.intersect(config.retrySchedule, Schedule.identity<RetryableError>()).pipe(
-      // Effect.retry steps the schedule before its `while` check: log only the retries that happen.
-      Schedule.modifyDelayEffect(([, error], delay) =>
-        isRetryable(options.method, error)
-          ? Effect.logDebug(`${error.message}; retrying in ${Duration.format(Duration.millis(Math.round(Duration.toMillis(delay))))}`).pipe(
-            Effect.annotateLogs({ endpoint, retryInMillis: Math.round(Duration.toMillis(delay)), error: error._tag }),
-            Effect.as(delay)
-          )
-          : Effect.succeed(delay)
-      )
+      Schedule.modifyDelayEffect(([, error], delay) => {
+        const millis = Math.round(Duration.toMillis(delay))
+        return Effect.logDebug(`${error.message}; retrying in ${Duration.format(Duration.millis(millis))}`).pipe(
+          Effect.annotateLogs({ endpoint, retryInMillis: millis, error: error._tag }),
+          Effect.as(delay)
+        )
+      })
     )
-    const retry: Effect.Retry.Options<RequestError | ErrorOf<T>> = {
-      // `while` lets only retryable failures reach the policy, whose input type is exactly those.
-      schedule: policy as Schedule.Schedule<unknown, RequestError | ErrorOf<T>>,
-      while: (error) => isRetryable(options.method, error)
-    }
-    return Effect.retry(attempt, retry)
+    // Final failures travel in the success channel past the retry, so the policy only ever sees retryable ones.
+    return attempt.pipe(
+      Effect.map(Either.right),
+      Effect.catchAll((error) =>
+        isRetryable(options.method, error) ? Effect.fail(error) : Effect.succeed(Either.left(error))
+      ),
+      Effect.retry(policy),
+      Effect.flatMap((result) => result)
+    )
   }
 
   return send
