@@ -5,7 +5,7 @@
  */
 import type { HttpClient } from "@effect/platform"
 import type { ConfigError } from "effect"
-import { Context, DateTime, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer, Redacted } from "effect"
 import * as Wire from "./internal/wire.js"
 import { type Send, make as makeSend } from "./internal/tmdbClient.js"
 import { RequestToken } from "./RequestToken.js"
@@ -121,10 +121,8 @@ const paths = {
 
 /** A `RequestToken` past its `expiresAt` fails here, without a request. */
 const ensureUsable = (requestToken: RequestToken, endpoint: string) =>
-  Effect.flatMap(DateTime.now, (now) =>
-    DateTime.greaterThan(requestToken.expiresAt, now)
-      ? Effect.void
-      : Effect.fail(new TokenExpired({ endpoint, expiresAt: requestToken.expiresAt })))
+  Effect.flatMap(requestToken.isExpired, (expired) =>
+    expired ? Effect.fail(new TokenExpired({ endpoint, expiresAt: requestToken.expiresAt })) : Effect.void)
 
 const tokenOf = (requestToken: RequestToken | Secret): Redacted.Redacted<string> =>
   requestToken instanceof RequestToken ? requestToken.token : toRedacted(requestToken)

@@ -5,7 +5,7 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { TMDB, TMDBError } from "@lorenzopant/tmdb"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { ConfigProvider, Context, Effect, Layer, Redacted } from "effect"
 import type { TmdbConfigSettings } from "../../src/index.js"
 import { AuthService, TmdbConfig } from "../../src/index.js"
 import type { FakeTmdbServer } from "../../src/testing/index.js"
@@ -93,6 +93,17 @@ describe("AuthService over sockets against FakeTmdb.serve", () => {
       const location = new URL(response.headers.get("location")!)
       expect(location.searchParams.get("approved")).toBe("true")
       yield* auth.createSession(location.searchParams.get("request_token")!)
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("AuthService.layerLive reads its configuration from the environment and runs on undici", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeTmdb.serve()
+      const env = ConfigProvider.fromJson({ TMDB_ACCESS_TOKEN: FakeTmdb.defaults.accessToken, TMDB_BASE_URL: server.url })
+      const auth = yield* Layer.build(AuthService.layerLive.pipe(Layer.provide(Layer.setConfigProvider(env)))).pipe(
+        Effect.map(Context.get(AuthService))
+      )
+      yield* auth.login(login)
+      expect((yield* server.requests).map((r) => r.credential)).toEqual(["bearer", "bearer", "bearer"])
     }).pipe(Effect.scoped), 20_000)
 
   it.live("stops listening when its scope closes", () =>
