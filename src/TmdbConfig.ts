@@ -86,6 +86,38 @@ export const defaultTimeout: Duration.Duration = Duration.seconds(10)
 
 const trimSlash = (url: string) => url.replace(/\/+$/, "")
 
+const optionalSecret = (name: string) =>
+  Config.option(Config.redacted(Config.nonEmptyString(name))).pipe(
+    Config.orElse(() => Config.succeed(Option.none()))
+  )
+
+const config: Config.Config<TmdbConfigOptions> = Config.all({
+  accessToken: optionalSecret("TMDB_ACCESS_TOKEN"),
+  apiKey: optionalSecret("TMDB_API_KEY"),
+  baseUrl: Config.option(Config.nonEmptyString("TMDB_BASE_URL")),
+  webBaseUrl: Config.option(Config.nonEmptyString("TMDB_WEB_URL")),
+  timeout: Config.option(Config.duration("TMDB_TIMEOUT"))
+}).pipe(
+  Config.mapOrFail(({ accessToken, apiKey, baseUrl, timeout, webBaseUrl }): Either.Either<
+    TmdbConfigOptions,
+    ConfigError.ConfigError
+  > => {
+    const settings: TmdbConfigSettings = {
+      ...Option.match(baseUrl, { onNone: () => ({}), onSome: (baseUrl) => ({ baseUrl }) }),
+      ...Option.match(webBaseUrl, { onNone: () => ({}), onSome: (webBaseUrl) => ({ webBaseUrl }) }),
+      ...Option.match(timeout, { onNone: () => ({}), onSome: (timeout) => ({ timeout }) })
+    }
+    if (Option.isSome(accessToken)) return Either.right({ ...settings, accessToken: accessToken.value })
+    if (Option.isSome(apiKey)) return Either.right({ ...settings, apiKey: apiKey.value })
+    return Either.left(
+      ConfigError.MissingData(
+        ["TMDB_ACCESS_TOKEN"],
+        "No TMDB credential: set TMDB_ACCESS_TOKEN (API Read Access Token, preferred) or TMDB_API_KEY (v3 API key)"
+      )
+    )
+  })
+)
+
 /**
  * The configuration of the TMDB client: credential, URLs, timeout and retry policy.
  *
@@ -113,6 +145,12 @@ export class TmdbConfig extends Context.Tag("effect-tmdb-auth/TmdbConfig")<TmdbC
     }
   }
 
+  /**
+   * The options read from `Config` (environment variables by default), as used by {@link TmdbConfig.layerConfig}:
+   * to combine with your own settings.
+   */
+  static readonly config: Config.Config<TmdbConfigOptions> = config
+
   /** A layer from explicit options. */
   static layer(options: TmdbConfigOptions): Layer.Layer<TmdbConfig> {
     return Layer.sync(TmdbConfig, () => TmdbConfig.make(options))
@@ -132,40 +170,3 @@ export class TmdbConfig extends Context.Tag("effect-tmdb-auth/TmdbConfig")<TmdbC
     })
   )
 }
-
-const optionalSecret = (name: string) =>
-  Config.option(Config.redacted(Config.nonEmptyString(name))).pipe(
-    Config.orElse(() => Config.succeed(Option.none()))
-  )
-
-/**
- * The {@link TmdbConfigOptions} read from `Config`, as used by {@link TmdbConfig.layerConfig}.
- *
- * @since 0.1.0
- */
-export const config: Config.Config<TmdbConfigOptions> = Config.all({
-  accessToken: optionalSecret("TMDB_ACCESS_TOKEN"),
-  apiKey: optionalSecret("TMDB_API_KEY"),
-  baseUrl: Config.option(Config.nonEmptyString("TMDB_BASE_URL")),
-  webBaseUrl: Config.option(Config.nonEmptyString("TMDB_WEB_URL")),
-  timeout: Config.option(Config.duration("TMDB_TIMEOUT"))
-}).pipe(
-  Config.mapOrFail(({ accessToken, apiKey, baseUrl, timeout, webBaseUrl }): Either.Either<
-    TmdbConfigOptions,
-    ConfigError.ConfigError
-  > => {
-    const settings: TmdbConfigSettings = {
-      ...Option.match(baseUrl, { onNone: () => ({}), onSome: (baseUrl) => ({ baseUrl }) }),
-      ...Option.match(webBaseUrl, { onNone: () => ({}), onSome: (webBaseUrl) => ({ webBaseUrl }) }),
-      ...Option.match(timeout, { onNone: () => ({}), onSome: (timeout) => ({ timeout }) })
-    }
-    if (Option.isSome(accessToken)) return Either.right({ ...settings, accessToken: accessToken.value })
-    if (Option.isSome(apiKey)) return Either.right({ ...settings, apiKey: apiKey.value })
-    return Either.left(
-      ConfigError.MissingData(
-        ["TMDB_ACCESS_TOKEN"],
-        "No TMDB credential: set TMDB_ACCESS_TOKEN (API Read Access Token, preferred) or TMDB_API_KEY (v3 API key)"
-      )
-    )
-  })
-)

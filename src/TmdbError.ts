@@ -8,7 +8,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, Predicate, Schema } from "effect"
+import { DateTime, Duration, Predicate, Schema } from "effect"
 
 /** Where and how TMDB answered: shared by every error that comes from a TMDB answer. */
 const Answer = {
@@ -89,7 +89,7 @@ export class TokenExpired extends Schema.TaggedError<TokenExpired>()("TokenExpir
 }) {
   override get message(): string {
     return this.httpStatus === undefined
-      ? `The request token expired at ${this.expiresAt?.toString() ?? "an earlier time"}; ` +
+      ? `The request token expired at ${this.expiresAt === undefined ? "an earlier time" : DateTime.formatIso(this.expiresAt)}; ` +
         `create a new one (no request was sent to ${this.endpoint})`
       : `TMDB says the request token is expired, already used or invalid; create a new one ${
         describe({ ...this, httpStatus: this.httpStatus })

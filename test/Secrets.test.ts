@@ -131,7 +131,7 @@ describe("secrets", () => {
         const { errors, logs, spans } = yield* run(mode)
         // The scenario did produce what we inspect: spans with URLs, retry logs and failures.
         expect(spans.some((s) => s.attributes.has("url.full"))).toBe(true)
-        expect(logs.some((l) => l.includes("retrying in"))).toBe(true)
+        expect(logs.some((l) => l.includes("Retrying in"))).toBe(true)
         expect(errors.map((e) => (e as { readonly _tag: string })._tag)).toEqual([
           "InvalidCredentials",
           "SessionNotFound",

@@ -57,6 +57,8 @@ export interface FakeTmdbOptions {
   readonly rateLimit?: { readonly requests: number; readonly window?: Duration.DurationInput }
   /** Random faults; scripted ones are added with `fail`. */
   readonly faults?: RandomFaults
+  /** How long a v3 request token lives. Default 60 minutes, as on TMDB. */
+  readonly requestTokenLifetime?: Duration.DurationInput
   /** How many of the latest requests the request log keeps. Default 10,000. */
   readonly maxLoggedRequests?: number
 }
@@ -421,7 +423,7 @@ export class Engine {
 
   private newRequestToken(now: number) {
     const token = hex(40)
-    const expiresAt = now + Duration.toMillis(V3_TOKEN_LIFETIME)
+    const expiresAt = now + Duration.toMillis(this.options.requestTokenLifetime ?? V3_TOKEN_LIFETIME)
     this.requestTokens.set(token, { expiresAt, approvedBy: undefined, used: false })
     return success({ expires_at: formatTmdbDate(expiresAt), request_token: token })
   }

@@ -166,7 +166,7 @@ export const make = Effect.gen(function*() {
     const policy = Schedule.intersect(config.retrySchedule, Schedule.identity<RetryableError>()).pipe(
       Schedule.modifyDelayEffect(([, error], delay) => {
         const millis = Math.round(Duration.toMillis(delay))
-        return Effect.logDebug(`${error.message}; retrying in ${Duration.format(Duration.millis(millis))}`).pipe(
+        return Effect.logDebug(`Retrying in ${Duration.format(Duration.millis(millis))}: ${error.message}`).pipe(
           Effect.annotateLogs({ endpoint, retryInMillis: millis, error: error._tag }),
           Effect.as(delay)
         )

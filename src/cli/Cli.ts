@@ -1,0 +1,208 @@
+/**
+ * The `tmdb-auth` command line, built with @effect/cli on the library's public API.
+ */
+import { Args, Command, HelpDoc, Options, Prompt } from "@effect/cli"
+import { FileSystem } from "@effect/platform"
+import { Console, Duration, Effect, Option, Redacted, Schema } from "effect"
+import { spawn } from "node:child_process"
+import { awaitApproval } from "../Approval.js"
+import { AuthService } from "../AuthService.js"
+import { FakeTmdb } from "../testing/FakeTmdb.js"
+import { authLayer, type ConnectionFlags, connectionOptions, progressLogger } from "./Connection.js"
+import { demo } from "./Demo.js"
+import { exitCodesHelp } from "./Exit.js"
+
+/** Reads one line from standard input (for piped passwords and session ids). */
+const readStdinLine = Effect.async<string>((resume) => {
+  let buffer = ""
+  const onData = (chunk: Buffer) => {
+    buffer += chunk.toString("utf8")
+    const newline = buffer.indexOf("\n")
+    if (newline >= 0) finish(buffer.slice(0, newline))
+  }
+  const onEnd = () => finish(buffer)
+  const finish = (line: string) => {
+    process.stdin.off("data", onData).off("end", onEnd).pause()
+    resume(Effect.succeed(line.replace(/\r$/, "")))
+  }
+  process.stdin.on("data", onData).on("end", onEnd).resume()
+  return Effect.sync(() => process.stdin.off("data", onData).off("end", onEnd).pause())
+})
+
+const stdinIsTerminal = () => process.stdin.isTTY === true
+
+/** Opens the user's browser when one is available; says nothing when not (the URL is printed anyway). */
+const openBrowser = (url: string) =>
+  Effect.sync(() => {
+    const command = process.platform === "darwin" ? "open" : process.platform === "win32" ? "explorer" : "xdg-open"
+    const hasDisplay = process.platform !== "linux" ||
+      (process.env["DISPLAY"] ?? process.env["WAYLAND_DISPLAY"] ?? "") !== ""
+    if (!hasDisplay || process.env["TMDB_AUTH_NO_BROWSER"] !== undefined) return
+    try {
+      spawn(command, [url], { stdio: "ignore", detached: true }).on("error", () => {}).unref()
+    } catch {
+      // No browser: the printed URL is the fallback.
+    }
+  })
+
+const withAuth = <A, E, R>(flags: ConnectionFlags, f: (auth: AuthService["Type"]) => Effect.Effect<A, E, R>) =>
+  Effect.flatMap(AuthService, f).pipe(Effect.provide(authLayer(flags)), Effect.provide(progressLogger))
+
+const json = Options.boolean("json").pipe(Options.withDescription("print JSON instead of text"))
+
+// login ------------------------------------------------------------------------------------------------------
+
+const login = Command.make(
+  "login",
+  {
+    ...connectionOptions,
+    username: Options.text("username").pipe(
+      Options.withAlias("u"),
+      Options.withDescription("TMDB username (prompted for when omitted)"),
+      Options.optional
+    ),
+    browser: Options.boolean("browser").pipe(
+      Options.withDescription(
+        "approve in the browser instead of typing the password: prints the approval URL and waits for TMDB's redirect on 127.0.0.1"
+      )
+    ),
+    timeout: Options.integer("timeout").pipe(
+      Options.withDescription("seconds to wait for the approval in the browser"),
+      Options.withDefault(300)
+    ),
+    json
+  },
+  (flags) =>
+    withAuth(flags, (auth) =>
+      Effect.gen(function*() {
+        const session = flags.browser
+          ? yield* Effect.gen(function*() {
+            const token = yield* auth.createRequestToken
+            const approved = yield* awaitApproval(token, {
+              timeout: Duration.seconds(flags.timeout),
+              onApprovalUrl: (url) =>
+                Effect.zipRight(
+                  Console.error(`Open this page to approve the login:\n  ${url}\nWaiting for the approval in the browser (up to ${flags.timeout} s)...`),
+                  openBrowser(url)
+                )
+            }).pipe(Effect.provideService(AuthService, auth))
+            return yield* auth.createSession(approved)
+          })
+          : yield* Effect.gen(function*() {
+            const username = Option.isSome(flags.username)
+              ? flags.username.value
+              : stdinIsTerminal()
+              ? yield* Prompt.text({ message: "TMDB username" })
+              : yield* Effect.fail(new UsageError({ message: "pass --username when the password comes from standard input" }))
+            const password = stdinIsTerminal()
+              ? yield* Prompt.password({ message: "TMDB password" })
+              : Redacted.make(yield* readStdinLine)
+            return yield* auth.login({ username, password })
+          })
+        // The one secret this program prints: the session id the user asked for.
+        const sessionId = Redacted.value(session.sessionId)
+        yield* Console.log(flags.json ? JSON.stringify({ session_id: sessionId }) : sessionId)
+      })
+    )
+).pipe(Command.withDescription(
+  "Log in and print the new session id. The password is read from a hidden prompt, or from standard input when it is not a terminal (never from a flag)."
+))
+
+// guest, logout, validate-key ------------------------------------------------------------------------------
+
+const guest = Command.make("guest", { ...connectionOptions, json }, (flags) =>
+  withAuth(flags, (auth) =>
+    Effect.gen(function*() {
+      const guest = yield* auth.createGuestSession
+      const id = Redacted.value(guest.guestSessionId)
+      yield* Console.log(
+        flags.json ? JSON.stringify({ guest_session_id: id, expires_at: guest.expiresAt.toJSON() }) : id
+      )
+    }))).pipe(Command.withDescription("Create a guest session and print its id (it expires 24 hours after creation)."))
+
+const logout = Command.make(
+  "logout",
+  {
+    ...connectionOptions,
+    sessionId: Args.redacted({ name: "session-id" }).pipe(
+      Args.withDescription("the session to delete; `-` or none reads it from standard input"),
+      Args.optional
+    )
+  },
+  (flags) =>
+    withAuth(flags, (auth) =>
+      Effect.gen(function*() {
+        const given = Option.filter(flags.sessionId, (id) => Redacted.value(id) !== "-")
+        const sessionId = Option.isSome(given) ? given.value : Redacted.make((yield* readStdinLine).trim())
+        yield* auth.deleteSession(sessionId)
+        yield* Console.log("Session deleted.")
+      }))
+).pipe(Command.withDescription("Delete a session (log out)."))
+
+const validateKey = Command.make("validate-key", connectionOptions, (flags) =>
+  withAuth(flags, (auth) => Effect.zipRight(auth.validateKey, Console.log("TMDB accepts the credential.")))).pipe(
+    Command.withDescription("Check that TMDB accepts the API key or read access token.")
+  )
+
+// demo, fake-server -------------------------------------------------------------------------------------------
+
+const demoCommand = Command.make("demo", connectionOptions, demo).pipe(Command.withDescription(
+  "Walk through the whole authentication story. Without credentials it runs against an embedded fake TMDB on a free loopback port; with TMDB_ACCESS_TOKEN or TMDB_API_KEY it runs the steps that need no user account against TMDB."
+))
+
+const UsersFile = Schema.parseJson(Schema.Array(Schema.Struct({
+  username: Schema.String,
+  password: Schema.String,
+  status: Schema.optionalWith(Schema.Literal("active", "disabled", "unverified"), { exact: true })
+})))
+
+const fakeServer = Command.make(
+  "fake-server",
+  {
+    port: Options.integer("port").pipe(Options.withDescription("port to listen on (0: a free one)"), Options.withDefault(0)),
+    rateLimit: Options.integer("rate-limit").pipe(
+      Options.withDescription("answer at most N requests per second, then 429 with Retry-After"),
+      Options.optional
+    ),
+    users: Options.file("users", { exists: "yes" }).pipe(
+      Options.withDescription("JSON file: [{\"username\", \"password\", \"status\"?: \"disabled\" | \"unverified\"}]"),
+      Options.optional
+    )
+  },
+  (flags) =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const users = Option.isSome(flags.users)
+        ? yield* Effect.flatMap(fs.readFileString(flags.users.value), Schema.decode(UsersFile)).pipe(
+          Effect.mapError((error) => new UsageError({ message: `cannot read --users: ${error.message}` }))
+        )
+        : undefined
+      const server = yield* FakeTmdb.serve({
+        port: flags.port,
+        ...(users === undefined ? {} : { users }),
+        ...(Option.isSome(flags.rateLimit) ? { rateLimit: { requests: flags.rateLimit.value, window: "1 second" } } : {})
+      })
+      yield* Console.log(`FakeTmdb listening on ${server.url}`)
+      yield* Console.log(`  read access token: ${FakeTmdb.defaults.accessToken}`)
+      yield* Console.log(`  api key:           ${FakeTmdb.defaults.apiKey}`)
+      yield* Console.log(
+        users === undefined ? `  user:              ${FakeTmdb.defaults.user.username} / ${FakeTmdb.defaults.user.password}` : `  users:             ${users.length} from the file`
+      )
+      yield* Console.log("Press Ctrl-C to stop.")
+      return yield* Effect.never
+    }).pipe(Effect.scoped)
+).pipe(Command.withDescription("Run the fake TMDB on 127.0.0.1 for other tools, until Ctrl-C."))
+
+/** A command-line mistake found after parsing. */
+export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", { message: Schema.String }) {}
+
+export const command = Command.make("tmdb-auth").pipe(
+  Command.withDescription(HelpDoc.blocks([
+    HelpDoc.p("Authenticate against The Movie Database (TMDB): log in, guest sessions, logout, key checks, and a fake TMDB for testing."),
+    HelpDoc.p("Credentials: TMDB_ACCESS_TOKEN (preferred) or TMDB_API_KEY, or --access-token / --api-key; TMDB_BASE_URL or --base-url for another server."),
+    ...exitCodesHelp.split("\n").map((line) => HelpDoc.p(line))
+  ])),
+  Command.withSubcommands([demoCommand, login, guest, logout, validateKey, fakeServer])
+)
+
+export const run = Command.run(command, { name: "tmdb-auth", version: "0.1.0" })

@@ -1,0 +1,84 @@
+/**
+ * The connection options every TMDB command shares, and the layer they make.
+ */
+import { Options } from "@effect/cli"
+import { NodeHttpClient } from "@effect/platform-node"
+import type { ConfigError } from "effect"
+import { Effect, HashMap, Layer, Logger, LogLevel, Option } from "effect"
+import { AuthService } from "../AuthService.js"
+import { TmdbConfig, type TmdbConfigOptions } from "../TmdbConfig.js"
+
+export const connectionOptions = {
+  baseUrl: Options.text("base-url").pipe(
+    Options.withDescription("TMDB API origin (default https://api.themoviedb.org, or TMDB_BASE_URL)"),
+    Options.optional
+  ),
+  webUrl: Options.text("web-url").pipe(
+    Options.withDescription(
+      "origin of the approval pages (default https://www.themoviedb.org; the --base-url itself when it is a loopback address)"
+    ),
+    Options.optional
+  ),
+  accessToken: Options.redacted("access-token").pipe(
+    Options.withDescription("API Read Access Token (default TMDB_ACCESS_TOKEN)"),
+    Options.optional
+  ),
+  apiKey: Options.redacted("api-key").pipe(
+    Options.withDescription("v3 API key (default TMDB_API_KEY)"),
+    Options.optional
+  )
+}
+
+export type ConnectionFlags = {
+  readonly [K in keyof typeof connectionOptions]: (typeof connectionOptions)[K] extends Options.Options<infer A> ? A
+    : never
+}
+
+const isLoopback = (url: string) => {
+  try {
+    return ["127.0.0.1", "localhost", "[::1]"].includes(new URL(url).hostname)
+  } catch {
+    return false
+  }
+}
+
+/** Flags override the environment; the environment is read only when no credential flag is given. */
+export const resolveConfig = (flags: ConnectionFlags): Effect.Effect<TmdbConfigOptions, ConfigError.ConfigError> =>
+  Effect.gen(function*() {
+    const credential = Option.isSome(flags.accessToken)
+      ? { accessToken: flags.accessToken.value }
+      : Option.isSome(flags.apiKey)
+      ? { apiKey: flags.apiKey.value }
+      : undefined
+    const fromEnv: TmdbConfigOptions = credential === undefined
+      ? yield* TmdbConfig.config
+      : { ...credential, ...Option.match(yield* Effect.option(TmdbConfig.config), { onNone: () => ({}), onSome: dropCredentials }) }
+    const baseUrl = Option.getOrUndefined(flags.baseUrl) ?? fromEnv.baseUrl
+    const webUrl = Option.getOrUndefined(flags.webUrl) ??
+      (baseUrl !== undefined && isLoopback(baseUrl) ? baseUrl : fromEnv.webBaseUrl)
+    return {
+      ...fromEnv,
+      ...(credential ?? {}),
+      ...(baseUrl === undefined ? {} : { baseUrl }),
+      ...(webUrl === undefined ? {} : { webBaseUrl: webUrl })
+    } as TmdbConfigOptions
+  })
+
+const dropCredentials = ({ accessToken: _a, apiKey: _k, ...settings }: TmdbConfigOptions) => settings
+
+/** Retry decisions (debug logs) shown on stderr, so waits longer than a second say what they wait for. */
+export const progressLogger = Logger.replace(
+  Logger.defaultLogger,
+  Logger.make(({ annotations, message }) => {
+    if (!HashMap.has(annotations, "retryInMillis")) return
+    const text = Array.isArray(message) ? message.join(" ") : String(message)
+    process.stderr.write(`  ↻ ${text}\n`)
+  })
+).pipe(Layer.merge(Logger.minimumLogLevel(LogLevel.Debug)))
+
+/** AuthService for these flags, over undici. */
+export const authLayer = (flags: ConnectionFlags): Layer.Layer<AuthService, ConfigError.ConfigError> =>
+  AuthService.layer.pipe(
+    Layer.provide(Layer.unwrapEffect(Effect.map(resolveConfig(flags), TmdbConfig.layer))),
+    Layer.provide(NodeHttpClient.layerUndici)
+  )

@@ -1,0 +1,100 @@
+/**
+ * How the CLI ends: one clear sentence and a distinct exit code per kind of expected failure.
+ */
+import { ValidationError } from "@effect/cli"
+import { Cause, ConfigError, Data, Exit, Option } from "effect"
+import { ApprovalDenied, ApprovalTimeout } from "../Approval.js"
+import { isAuthError } from "../TmdbError.js"
+
+/** The exit codes, as documented in `tmdb-auth --help` and the README. */
+export const ExitCodes = {
+  ok: 0,
+  usage: 2,
+  invalidCredentials: 3,
+  invalidApiKey: 4,
+  rateLimited: 5,
+  unreachable: 6,
+  loginIncomplete: 7,
+  approvalTimeout: 8,
+  sessionNotFound: 9,
+  tmdbError: 10,
+  defect: 70,
+  interrupted: 130
+} as const
+
+export const exitCodesHelp = [
+  "Exit codes:",
+  "  0  success",
+  "  2  invalid command line",
+  "  3  wrong username or password, account disabled or email not verified",
+  "  4  missing, invalid or suspended API key or read access token",
+  "  5  still rate limited by TMDB after the retries",
+  "  6  TMDB could not be reached or is unavailable (network, timeout, 5xx)",
+  "  7  the login could not complete (request token expired or not approved, v4 token refused)",
+  "  8  no approval in the browser before the timeout",
+  "  9  no such session",
+  " 10  any other TMDB error or an answer that could not be read",
+  " 70  unexpected internal error (a bug: the cause is printed)",
+  "130  interrupted (Ctrl-C)"
+].join("\n")
+
+/** An expected failure, already reported to the user: the program ends with `code`. */
+export class CliExit extends Data.TaggedError("CliExit")<{ readonly code: number }> {}
+
+/** Ends a message with one full stop. */
+const sentence = (text: string) => /[.!?]$/.test(text) ? text : `${text}.`
+
+/** What to tell the user for an expected failure, and the exit code; undefined for anything unexpected. */
+export const describeFailure = (error: unknown): { readonly code: number; readonly sentence: string } | undefined => {
+  if (ValidationError.isValidationError(error)) return { code: ExitCodes.usage, sentence: "" }
+  if (ConfigError.isConfigError(error)) {
+    return {
+      code: ExitCodes.invalidApiKey,
+      sentence:
+        "No TMDB credential: set TMDB_ACCESS_TOKEN (or TMDB_API_KEY), or pass --access-token (or --api-key)."
+    }
+  }
+  if (error instanceof ApprovalTimeout) {
+    return { code: ExitCodes.approvalTimeout, sentence: `${error.message}; run the command again to retry.` }
+  }
+  if (error instanceof ApprovalDenied) return { code: ExitCodes.loginIncomplete, sentence: sentence(error.message) }
+  if (!isAuthError(error)) return undefined
+  switch (error._tag) {
+    case "InvalidCredentials":
+      return {
+        code: ExitCodes.invalidCredentials,
+        sentence: {
+          WrongLogin: "TMDB refused the login: the username or password is wrong.",
+          Missing: "TMDB refused the login: a username and a password are both required.",
+          AccountDisabled: "TMDB refused the login: this account is disabled.",
+          EmailNotVerified: "TMDB refused the login: this account's email address is not verified yet."
+        }[error.reason]
+      }
+    case "InvalidApiKey":
+      return { code: ExitCodes.invalidApiKey, sentence: sentence(error.message) }
+    case "RateLimited":
+      return { code: ExitCodes.rateLimited, sentence: `${error.message}; try again later.` }
+    case "TransportError":
+    case "TmdbUnavailable":
+      return { code: ExitCodes.unreachable, sentence: sentence(error.message) }
+    case "TokenExpired":
+    case "SessionDenied":
+    case "InvalidToken":
+      return { code: ExitCodes.loginIncomplete, sentence: sentence(error.message) }
+    case "SessionNotFound":
+      return { code: ExitCodes.sessionNotFound, sentence: sentence(error.message) }
+    case "TmdbError":
+    case "MalformedResponse":
+      return { code: ExitCodes.tmdbError, sentence: sentence(error.message) }
+  }
+}
+
+/** The process exit code for how the program ended; prints the cause of a defect. */
+export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>, printDefect: (text: string) => void): number => {
+  if (Exit.isSuccess(exit)) return ExitCodes.ok
+  if (Cause.isInterruptedOnly(exit.cause)) return ExitCodes.interrupted
+  const failure = Cause.failureOption(exit.cause)
+  if (Option.isSome(failure) && failure.value instanceof CliExit) return failure.value.code
+  printDefect(`tmdb-auth: unexpected error (please report it):\n${Cause.pretty(exit.cause)}`)
+  return ExitCodes.defect
+}

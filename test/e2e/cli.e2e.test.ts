@@ -1,0 +1,246 @@
+/**
+ * The built CLI (`dist/cli/main.js`, built by `pretest`) as a child process, against FakeTmdb.serve on 127.0.0.1.
+ */
+import { Effect, Exit, Redacted, Scope } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { FakeTmdbServer } from "../../src/testing/index.js"
+import { FakeTmdb, Fault } from "../../src/testing/index.js"
+
+const main = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url))
+const PASSWORD = "s3cret-pa55word-for-tests"
+const API_KEY = "0123456789abcdef0123456789abcdef"
+const ACCESS_TOKEN = FakeTmdb.defaults.accessToken
+
+interface Run {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Everything any CLI run printed, checked for secrets at the end. */
+const transcripts: Array<{ readonly args: ReadonlyArray<string>; readonly text: string }> = []
+
+const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
+  const child = spawn(process.execPath, [main, ...args], {
+    env: { PATH: process.env["PATH"] ?? "", TMDB_AUTH_NO_BROWSER: "1", ...env },
+    stdio: ["pipe", "pipe", "pipe"]
+  })
+  let stdout = ""
+  let stderr = ""
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+  const done = new Promise<Run>((resolve) =>
+    child.on("close", (code, signal) => {
+      transcripts.push({ args, text: stdout + stderr })
+      resolve({ code, signal, stdout, stderr })
+    })
+  )
+  return { child, done, output: () => ({ stdout, stderr }) }
+}
+
+const run = (args: ReadonlyArray<string>, input?: string, env?: Record<string, string>): Promise<Run> => {
+  const process = start(args, env)
+  process.child.stdin!.end(input ?? "")
+  return process.done
+}
+
+const waitFor = async (child: ChildProcess, read: () => string, pattern: RegExp): Promise<RegExpExecArray> => {
+  for (let i = 0; i < 200; i++) {
+    const match = pattern.exec(read())
+    if (match !== null) return match
+    if (child.exitCode !== null) break
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`no ${pattern} in: ${read()}`)
+}
+
+let scope: Scope.CloseableScope
+let server: FakeTmdbServer
+let flags: Array<string>
+
+beforeAll(async () => {
+  scope = await Effect.runPromise(Scope.make())
+  server = await Effect.runPromise(
+    FakeTmdb.serve({
+      users: [{ username: "jane", password: PASSWORD }, { username: "old", password: PASSWORD, status: "disabled" }],
+      apiKeys: [API_KEY]
+    }).pipe(Scope.extend(scope))
+  )
+  flags = ["--base-url", server.url, "--access-token", ACCESS_TOKEN]
+})
+
+afterAll(async () => {
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+  // No secret reached stdout or stderr, in any run (the session ids printed on request are not these secrets).
+  for (const { args, text } of transcripts) {
+    expect(text, args.join(" ")).not.toContain(PASSWORD)
+    expect(text, args.join(" ")).not.toContain(API_KEY)
+    // fake-server prints the fake's own public demo credentials for other tools to use: nobody's secrets.
+    if (!args.includes("fake-server")) {
+      expect(text, args.join(" ")).not.toContain("demo-password")
+      expect(text, args.join(" ")).not.toContain(ACCESS_TOKEN)
+    }
+  }
+})
+
+const sessionIds = () => Effect.runPromise(server.sessions).then((s) => s.map((x) => Redacted.value(x.sessionId)))
+
+describe("tmdb-auth demo", () => {
+  it("walks the whole story on an embedded fake TMDB and exits 0", async () => {
+    const result = await run(["demo"])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/started a fake TMDB on http:\/\/127\.0\.0\.1:\d+/)
+    for (
+      const line of [
+        /✔ validate the application's read access token \(\d+ ms\)/,
+        /✔ create a request token \(\d+ ms\): expires at /,
+        /approve it at http:\/\/127\.0\.0\.1:\d+\/authenticate\/<request-token>/,
+        /✔ validate it with demo's password/,
+        /✔ create a session/,
+        /✔ create a guest session/,
+        /✔ burst ridden out by the retry policy/,
+        /✘ log in with a wrong password \(\d+ ms\): InvalidCredentials: TMDB refused the login/,
+        /✘ create a session from the expired token \(\d+ ms\): TokenExpired/,
+        /✔ delete the session/
+      ]
+    ) expect(result.stdout).toMatch(line)
+    expect(result.stderr).toMatch(/↻ Retrying in 1s: TMDB is rate limiting this client/)
+  }, 30_000)
+})
+
+describe("tmdb-auth login", () => {
+  it("reads the password from stdin and prints the session id", async () => {
+    const result = await run(["login", "--username", "jane", ...flags], `${PASSWORD}\n`)
+    expect(result.code).toBe(0)
+    const sessionId = result.stdout.trim()
+    expect(sessionId).toMatch(/^[0-9a-f]{40}$/)
+    expect(await sessionIds()).toContain(sessionId)
+  }, 20_000)
+
+  it("prints JSON with --json", async () => {
+    const result = await run(["login", "-u", "jane", "--json", ...flags], PASSWORD)
+    expect(result.code).toBe(0)
+    expect(Object.keys(JSON.parse(result.stdout))).toEqual(["session_id"])
+  }, 20_000)
+
+  it("a wrong password prints one sentence and exits 3, without a stack trace", async () => {
+    const result = await run(["login", "-u", "jane", ...flags], "wrong\n")
+    expect(result.code).toBe(3)
+    expect(result.stdout).toBe("")
+    expect(result.stderr.trim()).toBe("tmdb-auth: TMDB refused the login: the username or password is wrong.")
+  }, 20_000)
+
+  it("a disabled account exits 3 with its own sentence", async () => {
+    const result = await run(["login", "-u", "old", ...flags], PASSWORD)
+    expect(result.code).toBe(3)
+    expect(result.stderr).toContain("this account is disabled")
+  }, 20_000)
+
+  it("--browser: prints the approval URL, waits for TMDB's redirect on 127.0.0.1, then prints the session id", async () => {
+    const login = start(["login", "--browser", ...flags])
+    const [url] = await waitFor(login.child, () => login.output().stderr, /http:\/\/127\.0\.0\.1:\d+\/authenticate\/\S+/)
+    expect(login.output().stderr).toContain("Waiting for the approval in the browser")
+    // The test is the user's browser: open the approval page and follow TMDB's redirect to the callback.
+    const page = await fetch(url)
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain("Approved")
+    const result = await login.done
+    expect(result.code).toBe(0)
+    expect(result.stdout.trim()).toMatch(/^[0-9a-f]{40}$/)
+  }, 20_000)
+
+  it("--browser: a declined approval exits 7", async () => {
+    const login = start(["login", "--browser", ...flags])
+    const [url] = await waitFor(login.child, () => login.output().stderr, /http:\/\/127\.0\.0\.1:\d+\/authenticate\/\S+/)
+    const approval = new URL(url)
+    const callback = new URL(approval.searchParams.get("redirect_to")!)
+    callback.searchParams.set("request_token", approval.pathname.split("/").pop()!)
+    callback.searchParams.set("approved", "false")
+    await fetch(callback)
+    const result = await login.done
+    expect(result.code).toBe(7)
+    expect(result.stderr).toContain("not approved")
+  }, 20_000)
+
+  it("--browser: no approval before --timeout exits 8 with a clear message", async () => {
+    const result = await run(["login", "--browser", "--timeout", "1", ...flags])
+    expect(result.code).toBe(8)
+    expect(result.stderr).toContain("The request token was not approved within 1s")
+  }, 20_000)
+})
+
+describe("tmdb-auth guest, logout, validate-key", () => {
+  it("guest prints a guest session id", async () => {
+    const result = await run(["guest", ...flags])
+    expect(result.code).toBe(0)
+    expect(result.stdout.trim()).toMatch(/^[0-9a-f]{32}$/)
+  }, 20_000)
+
+  it("logout deletes the session read from stdin, and exits 9 for an unknown one", async () => {
+    const login = await run(["login", "-u", "jane", ...flags], PASSWORD)
+    const sessionId = login.stdout.trim()
+    const logout = await run(["logout", ...flags], `${sessionId}\n`)
+    expect(logout.code).toBe(0)
+    expect(logout.stdout).toContain("Session deleted.")
+    const again = await run(["logout", ...flags, "-"], sessionId)
+    expect(again.code).toBe(9)
+    expect(again.stderr).toContain("TMDB has no such session")
+  }, 20_000)
+
+  it("validate-key exits 0 for an accepted key and 4 for a refused one; the api_key comes from the environment", async () => {
+    const ok = await run(["validate-key", "--base-url", server.url], undefined, { TMDB_API_KEY: API_KEY })
+    expect(ok.code).toBe(0)
+    const refused = await run(["validate-key", "--base-url", server.url, "--api-key", "wrong-key"])
+    expect(refused.code).toBe(4)
+    expect(refused.stderr).toContain("is invalid")
+  }, 20_000)
+
+  it("no credential at all exits 4 naming both ways to give one", async () => {
+    const result = await run(["validate-key", "--base-url", server.url])
+    expect(result.code).toBe(4)
+    expect(result.stderr).toContain("TMDB_ACCESS_TOKEN")
+    expect(result.stderr).toContain("--api-key")
+  }, 20_000)
+})
+
+describe("exit codes", () => {
+  it("2 for an invalid command line", async () => {
+    expect((await run(["login", "--no-such-flag"])).code).toBe(2)
+  }, 20_000)
+
+  it("5 when still rate limited after the retries, saying what it waited for", async () => {
+    await Effect.runPromise(server.fail("GET /3/authentication", ...Array.from({ length: 6 }, () => Fault.RateLimited({ retryAfter: 1 }))))
+    const result = await run(["validate-key", ...flags])
+    expect(result.code).toBe(5)
+    expect(result.stderr).toContain("↻ Retrying in 1s: TMDB is rate limiting this client")
+    expect(result.stderr).toContain("tmdb-auth: TMDB is rate limiting this client")
+  }, 30_000)
+
+  it("6 when TMDB cannot be reached", async () => {
+    const result = await run(["logout", "some-session", "--base-url", "http://127.0.0.1:1", "--access-token", "x"])
+    expect(result.code).toBe(6)
+    expect(result.stderr).toContain("Could not reach TMDB")
+  }, 20_000)
+
+  it("10 for an answer that cannot be read", async () => {
+    const sessionId = (await run(["login", "-u", "jane", ...flags], PASSWORD)).stdout.trim()
+    await Effect.runPromise(server.fail("DELETE /3/authentication/session", Fault.Truncated()))
+    const result = await run(["logout", ...flags, sessionId])
+    expect(result.code).toBe(10)
+    expect(result.stderr).toContain("could not be decoded")
+  }, 20_000)
+
+  it("130 on Ctrl-C: fake-server stops and its port closes", async () => {
+    const fake = start(["fake-server"])
+    const [, url] = await waitFor(fake.child, () => fake.output().stdout, /listening on (http:\/\/127\.0\.0\.1:\d+)/)
+    expect((await fetch(`${url}/3/authentication`, { headers: { authorization: `Bearer ${ACCESS_TOKEN}` } })).status)
+      .toBe(200)
+    fake.child.kill("SIGINT")
+    const result = await fake.done
+    expect(result.code).toBe(130)
+    await expect(fetch(`${url}/3/authentication`)).rejects.toThrow()
+  }, 20_000)
+})
