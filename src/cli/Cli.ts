@@ -200,7 +200,7 @@ export const command = Command.make("tmdb-auth").pipe(
   Command.withDescription(HelpDoc.blocks([
     HelpDoc.p("Authenticate against The Movie Database (TMDB): log in, guest sessions, logout, key checks, and a fake TMDB for testing."),
     HelpDoc.p("Credentials: TMDB_ACCESS_TOKEN (preferred) or TMDB_API_KEY, or --access-token / --api-key; TMDB_BASE_URL or --base-url for another server."),
-    ...exitCodesHelp.split("\n").map((line) => HelpDoc.p(line))
+    HelpDoc.p(exitCodesHelp)
   ])),
   Command.withSubcommands([demoCommand, login, guest, logout, validateKey, fakeServer])
 )
