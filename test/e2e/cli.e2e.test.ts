@@ -3,6 +3,9 @@
  */
 import { Effect, Exit, Redacted, Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { FakeTmdbServer } from "../../src/testing/index.js"
@@ -206,6 +209,29 @@ describe("tmdb-auth guest, logout, validate-key", () => {
   }, 20_000)
 })
 
+describe("tmdb-auth fake-server", () => {
+  it("serves the users of --users and the limit of --rate-limit", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tmdb-auth-"))
+    const users = join(dir, "users.json")
+    writeFileSync(users, JSON.stringify([{ username: "ann", password: PASSWORD }, { username: "bob", password: "x", status: "unverified" }]))
+    const fake = start(["fake-server", "--users", users, "--rate-limit", "2"])
+    try {
+      const [, url] = await waitFor(fake.child, () => fake.output().stdout, /listening on (http:\/\/127\.0\.0\.1:\d+)/)
+      expect(fake.output().stdout).toContain("users:             2 from the file")
+      const fakeFlags = ["--base-url", url!, "--access-token", ACCESS_TOKEN]
+      expect((await run(["login", "-u", "ann", ...fakeFlags], PASSWORD)).code).toBe(0)
+      expect((await run(["login", "-u", "bob", ...fakeFlags], "x")).stderr).toContain("not verified")
+      const statuses = await Promise.all(Array.from({ length: 4 }, () =>
+        fetch(`${url}/3/authentication`, { headers: { authorization: `Bearer ${ACCESS_TOKEN}` } }).then((r) => r.status)
+      ))
+      expect(statuses.filter((status) => status === 429).length).toBeGreaterThan(0)
+    } finally {
+      fake.child.kill("SIGINT")
+      await fake.done
+    }
+  }, 30_000)
+})
+
 describe("exit codes", () => {
   it("2 for an invalid command line", async () => {
     expect((await run(["login", "--no-such-flag"])).code).toBe(2)
@@ -231,6 +257,16 @@ describe("exit codes", () => {
     const result = await run(["logout", ...flags, sessionId])
     expect(result.code).toBe(10)
     expect(result.stderr).toContain("could not be decoded")
+  }, 20_000)
+
+  it("130 on Ctrl-C during the browser flow: the callback server closes", async () => {
+    const login = start(["login", "--browser", ...flags])
+    const [url] = await waitFor(login.child, () => login.output().stderr, /http:\/\/127\.0\.0\.1:\d+\/authenticate\/\S+/)
+    const callback = new URL(new URL(url).searchParams.get("redirect_to")!)
+    login.child.kill("SIGINT")
+    const result = await login.done
+    expect(result.code).toBe(130)
+    await expect(fetch(callback)).rejects.toThrow()
   }, 20_000)
 
   it("130 on Ctrl-C: fake-server stops and its port closes", async () => {
