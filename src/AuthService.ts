@@ -5,7 +5,10 @@
  */
 import type { HttpClient } from "@effect/platform"
 import type { ConfigError } from "effect"
-import { Context, Effect, Layer, Redacted } from "effect"
+import type { Scope } from "effect"
+import { Context, DateTime, Duration, Effect, Layer, Redacted } from "effect"
+import { AccessToken, RequestTokenV4 } from "./AccessToken.js"
+import { releaseQuietly } from "./internal/release.js"
 import * as Wire from "./internal/wire.js"
 import { type Send, make as makeSend } from "./internal/tmdbClient.js"
 import { RequestToken } from "./RequestToken.js"
@@ -19,7 +22,7 @@ import type {
   SessionDenied,
   SessionNotFound
 } from "./TmdbError.js"
-import { TokenExpired } from "./TmdbError.js"
+import { AccessTokenRequired, TokenExpired } from "./TmdbError.js"
 
 /**
  * Options of {@link AuthServiceShape.validateWithLogin}.
@@ -86,7 +89,7 @@ export interface AuthServiceShape {
 
   /** `POST /3/authentication/session/convert/4`: a v3 session from a v4 user access token. */
   readonly createSessionFromV4: (
-    accessToken: Secret
+    accessToken: AccessToken | Secret
   ) => Effect.Effect<Session, RequestError | InvalidToken>
 
   /** `DELETE /3/authentication/session`: ends a user session. */
@@ -107,6 +110,48 @@ export interface AuthServiceShape {
    * Pure: no request is sent. The URL holds the token: show it to the user only.
    */
   readonly approvalUrl: (requestToken: RequestToken | Secret, options?: ApprovalUrlOptions) => string
+
+  /**
+   * Login as a scoped resource: logs in, and deletes the session when the scope closes, whether the program
+   * succeeded, failed or was interrupted. A session TMDB already forgot (37), or any failure to delete it, is
+   * logged as a warning, not raised.
+   */
+  readonly scopedSession: (
+    credentials: LoginOptions
+  ) => Effect.Effect<Session, RequestError | InvalidCredentials | TokenExpired | SessionDenied, Scope.Scope>
+
+  /** `POST /4/auth/request_token`: a v4 request token (15 minutes); `redirectTo` is where approval returns. */
+  readonly createRequestTokenV4: (
+    options?: ApprovalUrlOptions
+  ) => Effect.Effect<RequestTokenV4, RequestError | AccessTokenRequired>
+
+  /**
+   * `POST /4/auth/access_token`: the user's access token from an approved v4 request token (which it consumes).
+   * A `RequestTokenV4` past its `expiresAt` fails with `TokenExpired` before any request.
+   */
+  readonly createAccessToken: (
+    requestToken: RequestTokenV4 | Secret
+  ) => Effect.Effect<AccessToken, RequestError | AccessTokenRequired | TokenExpired | SessionDenied | InvalidToken>
+
+  /** `DELETE /4/auth/access_token`: logs the v4 access token out. */
+  readonly deleteAccessToken: (
+    accessToken: AccessToken | Secret
+  ) => Effect.Effect<void, RequestError | AccessTokenRequired | InvalidToken>
+
+  /**
+   * The v4 access token as a scoped resource: created from an approved request token, deleted when the scope closes
+   * (a failure to delete is logged, not raised).
+   */
+  readonly scopedAccessToken: (
+    requestToken: RequestTokenV4 | Secret
+  ) => Effect.Effect<
+    AccessToken,
+    RequestError | AccessTokenRequired | TokenExpired | SessionDenied | InvalidToken,
+    Scope.Scope
+  >
+
+  /** The v4 approval page (`{webBaseUrl}/auth/access?request_token=...`). Pure. */
+  readonly approvalUrlV4: (requestToken: RequestTokenV4 | Secret) => string
 }
 
 const paths = {
@@ -116,21 +161,34 @@ const paths = {
   session: "/3/authentication/session",
   newSession: "/3/authentication/session/new",
   convert: "/3/authentication/session/convert/4",
-  guestSession: "/3/authentication/guest_session/new"
+  guestSession: "/3/authentication/guest_session/new",
+  requestTokenV4: "/4/auth/request_token",
+  accessToken: "/4/auth/access_token"
 } as const
 
-/** A `RequestToken` past its `expiresAt` fails here, without a request. */
-const ensureUsable = (requestToken: RequestToken, endpoint: string) =>
+const V4_REQUEST_TOKEN_LIFETIME = Duration.minutes(15)
+
+/** A request token past its `expiresAt` fails here, without a request. */
+const ensureUsable = (requestToken: RequestToken | RequestTokenV4, endpoint: string) =>
   Effect.flatMap(requestToken.isExpired, (expired) =>
     expired ? Effect.fail(new TokenExpired({ endpoint, expiresAt: requestToken.expiresAt })) : Effect.void)
 
-const tokenOf = (requestToken: RequestToken | Secret): Redacted.Redacted<string> =>
-  requestToken instanceof RequestToken ? requestToken.token : toRedacted(requestToken)
+const tokenOf = (requestToken: RequestToken | RequestTokenV4 | Secret): Redacted.Redacted<string> =>
+  requestToken instanceof RequestToken || requestToken instanceof RequestTokenV4
+    ? requestToken.token
+    : toRedacted(requestToken)
+
+const accessTokenOf = (accessToken: AccessToken | Secret): Redacted.Redacted<string> =>
+  accessToken instanceof AccessToken ? accessToken.accessToken : toRedacted(accessToken)
 
 const toRequestToken = (body: typeof Wire.RequestTokenResponse.Type) =>
   new RequestToken({ token: body.request_token, expiresAt: body.expires_at })
 
-const makeWith = (send: Send, webBaseUrl: string): AuthServiceShape => {
+const makeWith = (send: Send, webBaseUrl: string, hasAccessToken: boolean): AuthServiceShape => {
+  /** v4 needs the read access token: with only an API key, fail before sending anything. */
+  const requireAccessToken = (endpoint: string) =>
+    hasAccessToken ? Effect.void : Effect.fail(new AccessTokenRequired({ endpoint }))
+
   const validateKey = send({ method: "GET", path: paths.validateKey, response: Wire.ValidateKeyResponse, errors: [] })
     .pipe(Effect.asVoid, Effect.withSpan("AuthService.validateKey"))
 
@@ -169,11 +227,13 @@ const makeWith = (send: Send, webBaseUrl: string): AuthServiceShape => {
     return new Session({ sessionId: body.session_id })
   })
 
-  const createSessionFromV4 = Effect.fn("AuthService.createSessionFromV4")(function*(accessToken: Secret) {
+  const createSessionFromV4 = Effect.fn("AuthService.createSessionFromV4")(function*(
+    accessToken: AccessToken | Secret
+  ) {
     const body = yield* send({
       method: "POST",
       path: paths.convert,
-      body: { access_token: Redacted.value(toRedacted(accessToken)) },
+      body: { access_token: Redacted.value(accessTokenOf(accessToken)) },
       response: Wire.SessionResponse,
       errors: ["InvalidToken"]
     })
@@ -213,6 +273,61 @@ const makeWith = (send: Send, webBaseUrl: string): AuthServiceShape => {
     return url.toString()
   }
 
+  const scopedSession = (credentials: LoginOptions) =>
+    Effect.acquireRelease(
+      login(credentials),
+      (session) => deleteSession(session).pipe(releaseQuietly("session"))
+    ).pipe(Effect.withSpan("AuthService.scopedSession"))
+
+  const createRequestTokenV4 = Effect.fn("AuthService.createRequestTokenV4")(function*(options?: ApprovalUrlOptions) {
+    yield* requireAccessToken(`POST ${paths.requestTokenV4}`)
+    const body = yield* send({
+      method: "POST",
+      path: paths.requestTokenV4,
+      body: options?.redirectTo === undefined ? {} : { redirect_to: options.redirectTo },
+      response: Wire.RequestTokenV4Response,
+      errors: []
+    })
+    const now = yield* DateTime.now
+    return new RequestTokenV4({ token: body.request_token, expiresAt: DateTime.addDuration(now, V4_REQUEST_TOKEN_LIFETIME) })
+  })
+
+  const createAccessToken = Effect.fn("AuthService.createAccessToken")(function*(requestToken: RequestTokenV4 | Secret) {
+    yield* requireAccessToken(`POST ${paths.accessToken}`)
+    if (requestToken instanceof RequestTokenV4) yield* ensureUsable(requestToken, `POST ${paths.accessToken}`)
+    const body = yield* send({
+      method: "POST",
+      path: paths.accessToken,
+      body: { request_token: Redacted.value(tokenOf(requestToken)) },
+      response: Wire.AccessTokenResponse,
+      errors: ["TokenExpired", "SessionDenied", "InvalidToken"]
+    })
+    return new AccessToken({ accessToken: body.access_token, accountId: body.account_id })
+  })
+
+  const deleteAccessToken = Effect.fn("AuthService.deleteAccessToken")(function*(accessToken: AccessToken | Secret) {
+    yield* requireAccessToken(`DELETE ${paths.accessToken}`)
+    yield* send({
+      method: "DELETE",
+      path: paths.accessToken,
+      body: { access_token: Redacted.value(accessTokenOf(accessToken)) },
+      response: Wire.DeleteAccessTokenResponse,
+      errors: ["InvalidToken"]
+    })
+  })
+
+  const scopedAccessToken = (requestToken: RequestTokenV4 | Secret) =>
+    Effect.acquireRelease(
+      createAccessToken(requestToken),
+      (token) => deleteAccessToken(token).pipe(releaseQuietly("access token"))
+    ).pipe(Effect.withSpan("AuthService.scopedAccessToken"))
+
+  const approvalUrlV4 = (requestToken: RequestTokenV4 | Secret): string => {
+    const url = new URL(`${webBaseUrl}/auth/access`)
+    url.searchParams.set("request_token", Redacted.value(tokenOf(requestToken)))
+    return url.toString()
+  }
+
   return {
     validateKey,
     createRequestToken,
@@ -222,14 +337,20 @@ const makeWith = (send: Send, webBaseUrl: string): AuthServiceShape => {
     deleteSession,
     createGuestSession,
     login,
-    approvalUrl
+    approvalUrl,
+    scopedSession,
+    createRequestTokenV4,
+    createAccessToken,
+    deleteAccessToken,
+    scopedAccessToken,
+    approvalUrlV4
   }
 }
 
 const make: Effect.Effect<AuthServiceShape, never, TmdbConfig | HttpClient.HttpClient> = Effect.gen(function*() {
   const config = yield* TmdbConfig
   const send = yield* makeSend
-  return makeWith(send, config.webBaseUrl)
+  return makeWith(send, config.webBaseUrl, config.credential._tag === "AccessToken")
 })
 
 /**

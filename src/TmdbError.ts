@@ -238,6 +238,20 @@ export class MalformedResponse extends Schema.TaggedError<MalformedResponse>()("
 }
 
 /**
+ * A v4 endpoint was called with only a v3 API key configured: v4 needs the API Read Access Token. No request was
+ * sent.
+ *
+ * @since 0.1.0
+ */
+export class AccessTokenRequired extends Schema.TaggedError<AccessTokenRequired>()("AccessTokenRequired", {
+  endpoint: Schema.String
+}) {
+  override get message(): string {
+    return `${this.endpoint} is a TMDB v4 endpoint: it needs the API Read Access Token (accessToken / TMDB_ACCESS_TOKEN), but only an API key is configured (no request was sent)`
+  }
+}
+
+/**
  * The failures every request can end with, whatever the endpoint.
  *
  * @since 0.1.0
@@ -262,6 +276,7 @@ export type AuthError =
   | SessionDenied
   | SessionNotFound
   | InvalidToken
+  | AccessTokenRequired
 
 /**
  * The failures a retry policy is asked about: the ones that may pass if tried again.
@@ -281,7 +296,8 @@ const tags: ReadonlySet<string> = new Set([
   "TmdbUnavailable",
   "TmdbError",
   "TransportError",
-  "MalformedResponse"
+  "MalformedResponse",
+  "AccessTokenRequired"
 ])
 
 /**

@@ -3,6 +3,7 @@ import type { Tracer } from "effect"
 import { Cause, Effect, Exit, Fiber, Inspectable, Layer, Logger, LogLevel, Redacted, TestClock } from "effect"
 import * as EffectTracer from "effect/Tracer"
 import { AuthService, TmdbConfig } from "../src/index.js"
+import { FakeTmdb } from "../src/testing/index.js"
 import * as Scripted from "./support/ScriptedClient.js"
 import { ok, tmdbError } from "./support/ScriptedClient.js"
 
@@ -157,6 +158,30 @@ describe("secrets", () => {
         }
       }))
   }
+
+  it.effect("v4: no span, log or error shows the request token or the user access token", () =>
+    Effect.gen(function*() {
+      const captured = capture()
+      const texts: Array<string> = []
+      const tokens = yield* Effect.gen(function*() {
+        const auth = yield* AuthService
+        const fake = yield* FakeTmdb
+        const requestToken = yield* auth.createRequestTokenV4()
+        yield* fake.approve(requestToken)
+        const accessToken = yield* Effect.scoped(auth.scopedAccessToken(requestToken))
+        const again = yield* Effect.flip(auth.createAccessToken(requestToken))
+        const gone = yield* Effect.flip(auth.createSessionFromV4(accessToken))
+        texts.push(String(again), JSON.stringify(gone), Cause.pretty(Cause.fail(gone)))
+        return [Redacted.value(requestToken.token), Redacted.value(accessToken.accessToken)]
+      }).pipe(
+        Effect.provide(FakeTmdb.layerAuthService()),
+        Effect.provide(Layer.merge(Logger.replace(Logger.defaultLogger, captured.logger), Logger.minimumLogLevel(LogLevel.All))),
+        Effect.withTracer(captured.tracer)
+      )
+      const all = [...captured.spans.map(describeSpan), ...captured.logs, ...texts].join("\n")
+      expect(captured.spans.map((s) => s.name)).toContain("AuthService.createAccessToken")
+      for (const token of tokens) expect(all).not.toContain(token)
+    }))
 
   it.effect("the api_key sits in url.full only as <redacted>", () =>
     Effect.gen(function*() {

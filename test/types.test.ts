@@ -3,8 +3,9 @@
  * by `npm run typecheck` (tsc over test/); the runtime test below only keeps vitest from reporting an empty file.
  */
 import { describe, expectTypeOf, it } from "@effect/vitest"
-import type { Effect } from "effect"
+import type { Effect, Scope } from "effect"
 import type {
+  AccessTokenRequired,
   AuthServiceShape,
   GuestSession,
   InvalidApiKey,
@@ -40,6 +41,18 @@ describe("error types", () => {
     expectTypeOf<ErrorOf<"createSessionFromV4">>().toEqualTypeOf<Common | InvalidToken>()
     expectTypeOf<ErrorOf<"deleteSession">>().toEqualTypeOf<Common | SessionNotFound>()
     expectTypeOf<ErrorOf<"login">>().toEqualTypeOf<Common | InvalidCredentials | TokenExpired | SessionDenied>()
+
+    expectTypeOf<ErrorOf<"createRequestTokenV4">>().toEqualTypeOf<Common | AccessTokenRequired>()
+    expectTypeOf<ErrorOf<"createAccessToken">>().toEqualTypeOf<
+      Common | AccessTokenRequired | TokenExpired | SessionDenied | InvalidToken
+    >()
+    expectTypeOf<ErrorOf<"deleteAccessToken">>().toEqualTypeOf<Common | AccessTokenRequired | InvalidToken>()
+    expectTypeOf<ErrorOf<"scopedSession">>().toEqualTypeOf<ErrorOf<"login">>()
+    expectTypeOf<ReturnType<AuthServiceShape["scopedSession"]>>().toEqualTypeOf<
+      Effect.Effect<Session, ErrorOf<"login">, Scope.Scope>
+    >()
+    // v3 calls never need the read access token.
+    expectTypeOf<AccessTokenRequired>().not.toExtend<ErrorOf<"login">>()
 
     // createRequestToken cannot fail with InvalidCredentials; deleteSession cannot fail with TokenExpired.
     expectTypeOf<InvalidCredentials>().not.toExtend<ErrorOf<"createRequestToken">>()

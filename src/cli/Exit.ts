@@ -45,7 +45,9 @@ export class CliExit extends Data.TaggedError("CliExit")<{ readonly code: number
 const sentence = (text: string) => /[.!?]$/.test(text) ? text : `${text}.`
 
 /** What to tell the user for an expected failure, and the exit code; undefined for anything unexpected. */
-export const describeFailure = (error: unknown): { readonly code: number; readonly sentence: string } | undefined => {
+export const describeFailure = (
+  error: unknown
+): { readonly code: number; readonly sentence: string } | undefined => {
   if (ValidationError.isValidationError(error)) return { code: ExitCodes.usage, sentence: "" }
   if (ConfigError.isConfigError(error)) {
     return {
@@ -71,6 +73,7 @@ export const describeFailure = (error: unknown): { readonly code: number; readon
         }[error.reason]
       }
     case "InvalidApiKey":
+    case "AccessTokenRequired":
       return { code: ExitCodes.invalidApiKey, sentence: sentence(error.message) }
     case "RateLimited":
       return { code: ExitCodes.rateLimited, sentence: `${error.message}; try again later.` }

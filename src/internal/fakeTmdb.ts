@@ -134,12 +134,13 @@ const messages: Record<number, string> = {
   35: "Invalid token.",
   37: "Session not found.",
   46: "API maintenance: The API is undergoing maintenance. Try again later.",
+  41: "The request token has not been approved by the user.",
   47: "The input is not valid."
 }
 
 const httpStatusOf: Record<number, number> = {
   7: 401, 9: 503, 11: 500, 17: 401, 25: 429, 26: 400, 30: 401, 31: 401, 32: 401, 33: 401, 34: 404, 35: 401,
-  37: 404, 46: 503, 47: 400
+  37: 404, 41: 422, 46: 503, 47: 400
 }
 
 class Answer {
@@ -172,12 +173,16 @@ const hex = (() => {
 })()
 
 interface RequestTokenState {
+  readonly version: 3 | 4
   readonly expiresAt: number
+  /** v4: where the approval page sends the browser. */
+  readonly redirectTo: string | undefined
   approvedBy: string | undefined
   used: boolean
 }
 
 export const V3_TOKEN_LIFETIME = Duration.minutes(60)
+export const V4_TOKEN_LIFETIME = Duration.minutes(15)
 export const GUEST_SESSION_LIFETIME = Duration.hours(24)
 
 export type Route = string
@@ -187,7 +192,9 @@ export class Engine {
   private readonly accessTokens: Set<string>
   private readonly apiKeys: Set<string>
   private readonly users = new Map<string, FakeUser>()
+  /** v4 user access tokens (configured or issued) -> username. */
   private readonly v4Tokens = new Map<string, string>()
+  private readonly accountIds = new Map<string, string>()
   private readonly requestTokens = new Map<string, RequestTokenState>()
   private readonly sessions = new Map<string, { readonly username: string; readonly createdAt: number }>()
   private readonly guests = new Map<string, number>()
@@ -247,6 +254,11 @@ export class Engine {
     }))
   }
 
+  /** v4 user access tokens that work (configured or issued, not logged out): account and user. */
+  liveAccessTokens(): ReadonlyArray<{ readonly username: string; readonly accountId: string }> {
+    return Array.from(this.v4Tokens.values(), (username) => ({ username, accountId: this.accountIdOf(username) }))
+  }
+
   liveGuestSessions(now: number): ReadonlyArray<LiveGuestSession> {
     return Array.from(this.guests).filter(([, expiresAt]) => expiresAt > now).map(([id, expiresAt]) => ({
       guestSessionId: Redacted.make(id),
@@ -286,10 +298,27 @@ export class Engine {
     if (request.method === "GET" && approval !== null) {
       return this.approvalPage(request, now, decodeURIComponent(approval[1]!))
     }
+    if (request.method === "GET" && request.url.pathname === "/auth/access") {
+      return this.approvalPageV4(request, now, request.url.searchParams.get("request_token") ?? "")
+    }
     const outcome = this.record(request, now, this.rateLimit(now) ?? this.route(request, now))
     return fault?._tag === "Truncated" && outcome._tag === "Respond"
       ? { ...outcome, body: outcome.body.slice(0, Math.floor(outcome.body.length / 2)) }
       : outcome
+  }
+
+  /** TMDB's v4 approval page, `GET /auth/access?request_token=...`: approves, then redirects to `redirect_to`. */
+  private approvalPageV4(request: IncomingRequest, now: number, token: string): Outcome {
+    const state = this.usableToken(token, now, 4)
+    if (state === undefined || !this.approve(token)) return this.page(request, now, 404, "<h1>Invalid or expired request token</h1>")
+    return state.redirectTo === undefined
+      ? this.page(request, now, 200, "<h1>Approved</h1><p>You can close this page.</p>")
+      : this.page(request, now, 302, "", { location: state.redirectTo })
+  }
+
+  private page(request: IncomingRequest, now: number, status: number, text: string, headers: Record<string, string> = {}): Outcome {
+    this.logRequest(request, now, status, undefined)
+    return { _tag: "Respond", status, headers: { "content-type": "text/html;charset=utf-8", ...headers }, body: text }
   }
 
   /**
@@ -299,16 +328,12 @@ export class Engine {
   private approvalPage(request: IncomingRequest, now: number, token: string): Outcome {
     const approved = this.usableToken(token, now) !== undefined && this.approve(token)
     const redirectTo = request.url.searchParams.get("redirect_to")
-    const page = (status: number, text: string, headers: Record<string, string> = {}): Outcome => {
-      this.logRequest(request, now, status, undefined)
-      return { _tag: "Respond", status, headers: { "content-type": "text/html;charset=utf-8", ...headers }, body: text }
-    }
-    if (!approved) return page(404, "<h1>Invalid or expired request token</h1>")
-    if (redirectTo === null) return page(200, "<h1>Approved</h1><p>You can close this page.</p>")
+    if (!approved) return this.page(request, now, 404, "<h1>Invalid or expired request token</h1>")
+    if (redirectTo === null) return this.page(request, now, 200, "<h1>Approved</h1><p>You can close this page.</p>")
     const target = new URL(redirectTo)
     target.searchParams.set("request_token", token)
     target.searchParams.set("approved", "true")
-    return page(302, "", { location: target.toString() })
+    return this.page(request, now, 302, "", { location: target.toString() })
   }
 
   private nextScripted(route: Route): Fault | undefined {
@@ -384,11 +409,12 @@ export class Engine {
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1)
   }
 
-  private authorized(request: IncomingRequest): boolean {
+  /** The application credential: v3 takes a bearer token or an api_key; v4 only the bearer token. */
+  private authorized(request: IncomingRequest, path: string): boolean {
     const bearer = /^Bearer (.+)$/i.exec(request.headers["authorization"] ?? "")?.[1]
     if (bearer !== undefined) return this.accessTokens.has(bearer)
     const apiKey = request.url.searchParams.get("api_key")
-    return apiKey !== null && this.apiKeys.has(apiKey)
+    return !path.startsWith("/4/") && apiKey !== null && this.apiKeys.has(apiKey)
   }
 
   private route(request: IncomingRequest, now: number): Answer {
@@ -396,7 +422,7 @@ export class Engine {
     const path = request.url.pathname.replace(/\/+$/, "")
     const known = routes[path]
     if (known === undefined || !known.includes(method)) return failure(34)
-    if (!this.authorized(request)) return failure(7)
+    if (!this.authorized(request, path)) return failure(7)
     const needsBody = method !== "GET"
     const parsed = parseBody(request.body)
     if (needsBody && parsed._tag === "Invalid") return failure(47)
@@ -416,6 +442,12 @@ export class Engine {
         return this.deleteSession(body)
       case "GET /3/authentication/guest_session/new":
         return this.newGuestSession(now)
+      case "POST /4/auth/request_token":
+        return this.newRequestTokenV4(body, now)
+      case "POST /4/auth/access_token":
+        return this.newAccessToken(body, now)
+      case "DELETE /4/auth/access_token":
+        return this.deleteAccessToken(body)
       default:
         return failure(34)
     }
@@ -424,15 +456,15 @@ export class Engine {
   private newRequestToken(now: number) {
     const token = hex(40)
     const expiresAt = now + Duration.toMillis(this.options.requestTokenLifetime ?? V3_TOKEN_LIFETIME)
-    this.requestTokens.set(token, { expiresAt, approvedBy: undefined, used: false })
+    this.requestTokens.set(token, { version: 3, expiresAt, redirectTo: undefined, approvedBy: undefined, used: false })
     return success({ expires_at: formatTmdbDate(expiresAt), request_token: token })
   }
 
   /** A request token that can still be used, or undefined (code 33). */
-  private usableToken(token: unknown, now: number): RequestTokenState | undefined {
+  private usableToken(token: unknown, now: number, version: 3 | 4 = 3): RequestTokenState | undefined {
     if (typeof token !== "string") return undefined
     const state = this.requestTokens.get(token)
-    return state === undefined || state.used || state.expiresAt <= now ? undefined : state
+    return state === undefined || state.version !== version || state.used || state.expiresAt <= now ? undefined : state
   }
 
   private validateWithLogin(body: Record<string, unknown>, now: number): Answer {
@@ -479,6 +511,44 @@ export class Engine {
     return success()
   }
 
+  private newRequestTokenV4(body: Record<string, unknown>, now: number): Answer {
+    const redirectTo = typeof body["redirect_to"] === "string" ? body["redirect_to"] : undefined
+    const token = hex(40)
+    const expiresAt = now + Duration.toMillis(V4_TOKEN_LIFETIME)
+    this.requestTokens.set(token, { version: 4, expiresAt, redirectTo, approvedBy: undefined, used: false })
+    return success({ status_code: 1, status_message: messages[1], request_token: token })
+  }
+
+  private accountIdOf(username: string): string {
+    const known = this.accountIds.get(username)
+    if (known !== undefined) return known
+    const accountId = hex(24)
+    this.accountIds.set(username, accountId)
+    return accountId
+  }
+
+  private newAccessToken(body: Record<string, unknown>, now: number): Answer {
+    const token = this.usableToken(body["request_token"], now, 4)
+    if (token === undefined) return failure(33)
+    if (token.approvedBy === undefined) return failure(41)
+    token.used = true
+    // JWT-shaped, like TMDB's; the signature part is random so that every token is new.
+    const accessToken = `eyJhbGciOiJIUzI1NiJ9.${Buffer.from(JSON.stringify({ sub: token.approvedBy })).toString("base64url")}.${hex(32)}`
+    this.v4Tokens.set(accessToken, token.approvedBy)
+    return success({
+      status_code: 1,
+      status_message: messages[1],
+      access_token: accessToken,
+      account_id: this.accountIdOf(token.approvedBy)
+    })
+  }
+
+  private deleteAccessToken(body: Record<string, unknown>): Answer {
+    const accessToken = body["access_token"]
+    if (typeof accessToken !== "string" || !this.v4Tokens.delete(accessToken)) return failure(35)
+    return success({ status_code: 13, status_message: messages[13] })
+  }
+
   private newGuestSession(now: number) {
     const guestSessionId = hex(32)
     const expiresAt = now + Duration.toMillis(GUEST_SESSION_LIFETIME)
@@ -495,7 +565,9 @@ const routes: Record<string, ReadonlyArray<string>> = {
   "/3/authentication/session/new": ["POST"],
   "/3/authentication/session/convert/4": ["POST"],
   "/3/authentication/session": ["DELETE"],
-  "/3/authentication/guest_session/new": ["GET"]
+  "/3/authentication/guest_session/new": ["GET"],
+  "/4/auth/request_token": ["POST"],
+  "/4/auth/access_token": ["POST", "DELETE"]
 }
 
 const credentialKind = (request: IncomingRequest): LoggedRequest["credential"] =>

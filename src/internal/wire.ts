@@ -50,3 +50,16 @@ export const ErrorBody = Schema.Struct({
   status_code: Schema.optional(Schema.Number),
   status_message: Schema.optional(Schema.String)
 })
+
+export const RequestTokenV4Response = Schema.Struct({
+  success: Schema.Literal(true),
+  request_token: Secret
+})
+
+export const AccessTokenResponse = Schema.Struct({
+  success: Schema.Literal(true),
+  access_token: Secret,
+  account_id: Schema.String
+})
+
+export const DeleteAccessTokenResponse = Schema.Struct({ success: Schema.Literal(true) })

@@ -32,6 +32,7 @@ import type {
   RouteCount
 } from "../internal/fakeTmdb.js"
 import { defaults, Engine, Fault } from "../internal/fakeTmdb.js"
+import { RequestTokenV4 } from "../AccessToken.js"
 import { RequestToken } from "../RequestToken.js"
 import { AuthService } from "../AuthService.js"
 import type { Secret, TmdbConfigSettings } from "../TmdbConfig.js"
@@ -55,7 +56,7 @@ export { Fault }
  */
 export interface FakeTmdbShape {
   /** What the user does on TMDB's website: approve a request token (as `username`, default the first user). */
-  readonly approve: (requestToken: RequestToken | Secret, username?: string) => Effect.Effect<void>
+  readonly approve: (requestToken: RequestToken | RequestTokenV4 | Secret, username?: string) => Effect.Effect<void>
   /** Adds (or replaces) an account. */
   readonly addUser: (user: FakeUser) => Effect.Effect<void>
   /** Makes `convert/4` accept a v4 user access token, for `username`. */
@@ -73,6 +74,8 @@ export interface FakeTmdbShape {
   readonly sessions: Effect.Effect<ReadonlyArray<LiveSession>>
   /** Guest sessions whose `expires_at` is still ahead (by the fiber's `Clock`). */
   readonly guestSessions: Effect.Effect<ReadonlyArray<LiveGuestSession>>
+  /** v4 user access tokens that work (configured or issued, not logged out). */
+  readonly userAccessTokens: Effect.Effect<ReadonlyArray<{ readonly username: string; readonly accountId: string }>>
 }
 
 /**
@@ -100,7 +103,7 @@ export interface ServeOptions extends FakeTmdbOptions {
 const controls = (engine: Engine): FakeTmdbShape => ({
   approve: (requestToken, username) =>
     Effect.suspend(() => {
-      const token = requestToken instanceof RequestToken
+      const token = requestToken instanceof RequestToken || requestToken instanceof RequestTokenV4
         ? Redacted.value(requestToken.token)
         : Redacted.isRedacted(requestToken)
         ? Redacted.value(requestToken)
@@ -115,7 +118,8 @@ const controls = (engine: Engine): FakeTmdbShape => ({
   requests: Effect.sync(() => engine.requests),
   counters: Effect.sync(() => engine.counters),
   sessions: Effect.sync(() => engine.liveSessions()),
-  guestSessions: Effect.map(Clock.currentTimeMillis, (now) => engine.liveGuestSessions(now))
+  guestSessions: Effect.map(Clock.currentTimeMillis, (now) => engine.liveGuestSessions(now)),
+  userAccessTokens: Effect.sync(() => engine.liveAccessTokens())
 })
 
 const decoder = new TextDecoder()

@@ -5,9 +5,9 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { TMDB, TMDBError } from "@lorenzopant/tmdb"
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Context, Effect, Layer, Redacted } from "effect"
+import { ConfigProvider, Context, Deferred, Effect, Fiber, Layer, Redacted } from "effect"
 import type { TmdbConfigSettings } from "../../src/index.js"
-import { AuthService, TmdbConfig } from "../../src/index.js"
+import { AuthService, awaitApproval, TmdbConfig } from "../../src/index.js"
 import type { FakeTmdbServer } from "../../src/testing/index.js"
 import { FakeTmdb, Fault } from "../../src/testing/index.js"
 
@@ -112,6 +112,65 @@ describe("AuthService over sockets against FakeTmdb.serve", () => {
       const result = yield* Effect.promise(() => fetch(`${url}/3/authentication`).then(() => "answered", () => "refused"))
       expect(result).toBe("refused")
     }), 20_000)
+})
+
+describe("awaitApproval over sockets", () => {
+  it.live("completes when TMDB redirects to the callback server; the test is the user's browser", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeTmdb.serve()
+      const auth = yield* authOver(server)
+      const token = yield* auth.createRequestToken
+      const approved = yield* awaitApproval(token, {
+        onApprovalUrl: (url) => Effect.promise(() => fetch(url)).pipe(Effect.forkDaemon, Effect.asVoid)
+      }).pipe(Effect.provideService(AuthService, auth))
+      expect(Redacted.value(approved.token)).toBe(Redacted.value(token.token))
+      yield* auth.createSession(approved)
+      expect(yield* server.sessions).toHaveLength(1)
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("fails with ApprovalTimeout when nobody approves, and closes the callback server", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeTmdb.serve()
+      const auth = yield* authOver(server)
+      const token = yield* auth.createRequestToken
+      let callback = ""
+      const error = yield* Effect.flip(awaitApproval(token, {
+        timeout: "200 millis",
+        onApprovalUrl: (url) => Effect.sync(() => (callback = new URL(url).searchParams.get("redirect_to")!))
+      }).pipe(Effect.provideService(AuthService, auth)))
+      expect(error._tag).toBe("ApprovalTimeout")
+      const after = yield* Effect.promise(() => fetch(callback).then(() => "answered", () => "refused"))
+      expect(after).toBe("refused")
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("is interruptible: interrupting it closes the callback server", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeTmdb.serve()
+      const auth = yield* authOver(server)
+      const token = yield* auth.createRequestToken
+      const ready = yield* Deferred.make<string>()
+      const fiber = yield* Effect.fork(awaitApproval(token, {
+        onApprovalUrl: (url) => Deferred.succeed(ready, new URL(url).searchParams.get("redirect_to")!).pipe(Effect.asVoid)
+      }).pipe(Effect.provideService(AuthService, auth)))
+      const callback = yield* Deferred.await(ready)
+      yield* Fiber.interrupt(fiber)
+      const after = yield* Effect.promise(() => fetch(callback).then(() => "answered", () => "refused"))
+      expect(after).toBe("refused")
+    }).pipe(Effect.scoped), 20_000)
+
+  it.live("v4: the approval page sends the browser to redirect_to; then the access token and a v3 session", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeTmdb.serve()
+      const auth = yield* authOver(server)
+      const requestToken = yield* auth.createRequestTokenV4({ redirectTo: "http://127.0.0.1:1/v4-done" })
+      const response = yield* Effect.promise(() => fetch(auth.approvalUrlV4(requestToken), { redirect: "manual" }))
+      expect(response.status).toBe(302)
+      expect(response.headers.get("location")).toBe("http://127.0.0.1:1/v4-done")
+      const accessToken = yield* auth.createAccessToken(requestToken)
+      yield* auth.createSessionFromV4(accessToken)
+      yield* auth.deleteAccessToken(accessToken)
+      expect(yield* server.userAccessTokens).toHaveLength(0)
+    }).pipe(Effect.scoped), 20_000)
 })
 
 /** Runs `f` with fetch pointed at the fake: @lorenzopant/tmdb has TMDB's base URL hard-coded. */

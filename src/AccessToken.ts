@@ -1,0 +1,33 @@
+/**
+ * TMDB v4 user authentication: request tokens and user access tokens.
+ *
+ * @since 0.1.0
+ */
+import { DateTime, Effect, Schema } from "effect"
+
+/**
+ * A v4 request token. TMDB's answer carries no expiry: `expiresAt` is 15 minutes (TMDB's documented lifetime)
+ * after the `Clock` time it was received, so it errs on the early side. The token is `Redacted`.
+ *
+ * @since 0.1.0
+ */
+export class RequestTokenV4 extends Schema.Class<RequestTokenV4>("RequestTokenV4")({
+  token: Schema.Redacted(Schema.String),
+  expiresAt: Schema.DateTimeUtcFromSelf
+}) {
+  /** Whether the token is expired at the current `Clock` time. */
+  get isExpired(): Effect.Effect<boolean> {
+    return Effect.map(DateTime.now, (now) => !DateTime.greaterThan(this.expiresAt, now))
+  }
+}
+
+/**
+ * A v4 user access token (`Redacted`) and the account it belongs to. It works until deleted with
+ * `deleteAccessToken`, and converts to a v3 session with `createSessionFromV4`.
+ *
+ * @since 0.1.0
+ */
+export class AccessToken extends Schema.Class<AccessToken>("AccessToken")({
+  accessToken: Schema.Redacted(Schema.String),
+  accountId: Schema.String
+}) {}
