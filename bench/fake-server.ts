@@ -38,14 +38,18 @@ const median = (values: ReadonlyArray<number>) => {
 
 const program = Effect.gen(function*() {
   const server = yield* FakeTmdb.serve()
-  yield* Console.log(`FakeTmdb.serve on ${server.url}: ${rounds} rounds x ${requests} requests, ${concurrency} connections`)
+  yield* Console.log(
+    `FakeTmdb.serve on ${server.url}: ${rounds} rounds x ${requests} requests, ${concurrency} connections`
+  )
   yield* round(server.url) // warm-up
   const results: Array<Round> = []
   for (let i = 1; i <= rounds; i++) {
     const result = yield* round(server.url)
     results.push(result)
     yield* Console.log(
-      `round ${i}: ${result.rps.toFixed(0)} req/s (${result.seconds.toFixed(2)} s, statuses ${JSON.stringify(result.statuses)})`
+      `round ${i}: ${result.rps.toFixed(0)} req/s (${result.seconds.toFixed(2)} s, statuses ${
+        JSON.stringify(result.statuses)
+      })`
     )
   }
   const rps = results.map((r) => r.rps)

@@ -2,7 +2,12 @@
 // event loop. Sends `total` requests with `concurrency` keep-alive connections and prints one JSON line.
 import * as Http from "node:http"
 
-const [url, total, concurrency, token] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), process.argv[5]]
+const [url, total, concurrency, token] = [
+  process.argv[2],
+  Number(process.argv[3]),
+  Number(process.argv[4]),
+  process.argv[5]
+]
 const agent = new Http.Agent({ keepAlive: true, maxSockets: concurrency })
 const target = new URL("/3/authentication/token/new", url)
 const statuses = {}

@@ -9,19 +9,13 @@ import type { Scope } from "effect"
 import { Context, DateTime, Duration, Effect, Layer, Redacted } from "effect"
 import { AccessToken, RequestTokenV4 } from "./AccessToken.js"
 import { releaseQuietly } from "./internal/release.js"
+import { toRedacted } from "./internal/secret.js"
+import { make as makeSend, type Send } from "./internal/tmdbClient.js"
 import * as Wire from "./internal/wire.js"
-import { type Send, make as makeSend } from "./internal/tmdbClient.js"
 import { RequestToken } from "./RequestToken.js"
 import { GuestSession, Session } from "./Session.js"
-import { toRedacted } from "./internal/secret.js"
 import { type Secret, TmdbConfig } from "./TmdbConfig.js"
-import type {
-  InvalidCredentials,
-  InvalidToken,
-  RequestError,
-  SessionDenied,
-  SessionNotFound
-} from "./TmdbError.js"
+import type { InvalidCredentials, InvalidToken, RequestError, SessionDenied, SessionNotFound } from "./TmdbError.js"
 import { AccessTokenRequired, TokenExpired } from "./TmdbError.js"
 
 /**
@@ -170,8 +164,10 @@ const V4_REQUEST_TOKEN_LIFETIME = Duration.minutes(15)
 
 /** A request token past its `expiresAt` fails here, without a request. */
 const ensureUsable = (requestToken: RequestToken | RequestTokenV4, endpoint: string) =>
-  Effect.flatMap(requestToken.isExpired, (expired) =>
-    expired ? Effect.fail(new TokenExpired({ endpoint, expiresAt: requestToken.expiresAt })) : Effect.void)
+  Effect.flatMap(
+    requestToken.isExpired,
+    (expired) => expired ? Effect.fail(new TokenExpired({ endpoint, expiresAt: requestToken.expiresAt })) : Effect.void
+  )
 
 const tokenOf = (requestToken: RequestToken | RequestTokenV4 | Secret): Redacted.Redacted<string> =>
   requestToken instanceof RequestToken || requestToken instanceof RequestTokenV4
@@ -289,21 +285,26 @@ const makeWith = (send: Send, webBaseUrl: string, hasAccessToken: boolean): Auth
       errors: []
     })
     const now = yield* DateTime.now
-    return new RequestTokenV4({ token: body.request_token, expiresAt: DateTime.addDuration(now, V4_REQUEST_TOKEN_LIFETIME) })
+    return new RequestTokenV4({
+      token: body.request_token,
+      expiresAt: DateTime.addDuration(now, V4_REQUEST_TOKEN_LIFETIME)
+    })
   })
 
-  const createAccessToken = Effect.fn("AuthService.createAccessToken")(function*(requestToken: RequestTokenV4 | Secret) {
-    yield* requireAccessToken(`POST ${paths.accessToken}`)
-    if (requestToken instanceof RequestTokenV4) yield* ensureUsable(requestToken, `POST ${paths.accessToken}`)
-    const body = yield* send({
-      method: "POST",
-      path: paths.accessToken,
-      body: { request_token: Redacted.value(tokenOf(requestToken)) },
-      response: Wire.AccessTokenResponse,
-      errors: ["TokenExpired", "SessionDenied", "InvalidToken"]
-    })
-    return new AccessToken({ accessToken: body.access_token, accountId: body.account_id })
-  })
+  const createAccessToken = Effect.fn("AuthService.createAccessToken")(
+    function*(requestToken: RequestTokenV4 | Secret) {
+      yield* requireAccessToken(`POST ${paths.accessToken}`)
+      if (requestToken instanceof RequestTokenV4) yield* ensureUsable(requestToken, `POST ${paths.accessToken}`)
+      const body = yield* send({
+        method: "POST",
+        path: paths.accessToken,
+        body: { request_token: Redacted.value(tokenOf(requestToken)) },
+        response: Wire.AccessTokenResponse,
+        errors: ["TokenExpired", "SessionDenied", "InvalidToken"]
+      })
+      return new AccessToken({ accessToken: body.access_token, accountId: body.account_id })
+    }
+  )
 
   const deleteAccessToken = Effect.fn("AuthService.deleteAccessToken")(function*(accessToken: AccessToken | Secret) {
     yield* requireAccessToken(`DELETE ${paths.accessToken}`)

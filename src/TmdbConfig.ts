@@ -4,8 +4,8 @@
  * @since 0.1.0
  */
 import { Config, ConfigError, Context, Data, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
-import type { RetryOptions, RetrySchedule } from "./RetryPolicy.js"
 import { toRedacted } from "./internal/secret.js"
+import type { RetryOptions, RetrySchedule } from "./RetryPolicy.js"
 import { retrySchedule } from "./RetryPolicy.js"
 
 /**

@@ -89,7 +89,9 @@ export class TokenExpired extends Schema.TaggedError<TokenExpired>()("TokenExpir
 }) {
   override get message(): string {
     return this.httpStatus === undefined
-      ? `The request token expired at ${this.expiresAt === undefined ? "an earlier time" : DateTime.formatIso(this.expiresAt)}; ` +
+      ? `The request token expired at ${
+        this.expiresAt === undefined ? "an earlier time" : DateTime.formatIso(this.expiresAt)
+      }; ` +
         `create a new one (no request was sent to ${this.endpoint})`
       : `TMDB says the request token is expired, already used or invalid; create a new one ${
         describe({ ...this, httpStatus: this.httpStatus })

@@ -9,13 +9,7 @@ import type { LoginOptions } from "./AuthService.js"
 import { AuthService } from "./AuthService.js"
 import { releaseQuietly } from "./internal/release.js"
 import type { GuestSession, Session } from "./Session.js"
-import type {
-  InvalidCredentials,
-  InvalidToken,
-  RequestError,
-  SessionDenied,
-  TokenExpired
-} from "./TmdbError.js"
+import type { InvalidCredentials, InvalidToken, RequestError, SessionDenied, TokenExpired } from "./TmdbError.js"
 
 /**
  * The current user's TMDB session. Downstream services depend on it and receive it from a layer; the layers log in
@@ -66,7 +60,9 @@ export class UserSession extends Context.Tag("effect-tmdb-auth/UserSession")<Use
  *
  * @since 0.1.0
  */
-export class UserGuestSession extends Context.Tag("effect-tmdb-auth/UserGuestSession")<UserGuestSession, GuestSession>() {
+export class UserGuestSession
+  extends Context.Tag("effect-tmdb-auth/UserGuestSession")<UserGuestSession, GuestSession>()
+{
   /** Creates a guest session when built. */
   static readonly layer: Layer.Layer<UserGuestSession, RequestError, AuthService> = Layer.effect(
     UserGuestSession,

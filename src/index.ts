@@ -3,12 +3,12 @@
  *
  * @since 0.1.0
  */
+export * from "./AccessToken.js"
+export * from "./Approval.js"
 export * from "./AuthService.js"
 export * from "./RequestToken.js"
 export * from "./RetryPolicy.js"
 export * from "./Session.js"
 export * from "./TmdbConfig.js"
 export * from "./TmdbError.js"
-export * from "./Approval.js"
-export * from "./AccessToken.js"
 export * from "./UserSession.js"

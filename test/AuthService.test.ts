@@ -19,7 +19,11 @@ const noRetry: RetryOptions = { schedule: Schedule.stop }
 
 const setup = (
   responses: ReadonlyArray<Scripted.Canned>,
-  options: { readonly mode?: "accessToken" | "apiKey"; readonly retry?: RetryOptions; readonly timeout?: Duration.DurationInput } = {}
+  options: {
+    readonly mode?: "accessToken" | "apiKey"
+    readonly retry?: RetryOptions
+    readonly timeout?: Duration.DurationInput
+  } = {}
 ) => {
   const settings = {
     baseUrl: "https://tmdb.test",
@@ -327,7 +331,14 @@ describe("AuthService.login", () => {
       const error = yield* Effect.flip(auth.login({ username: "jane", password: "nope" }))
       expect(error).toMatchObject({ _tag: "InvalidCredentials", reason: "WrongLogin" })
       expect(yield* Scripted.Script.pipe(Effect.flatMap((s) => s.requests))).toHaveLength(2)
-    }).pipe(Effect.provide(setup([ok(tokenBody), tmdbError(401, 30, "Invalid username and/or password: You did not provide a valid login.")]))))
+    }).pipe(
+      Effect.provide(
+        setup([
+          ok(tokenBody),
+          tmdbError(401, 30, "Invalid username and/or password: You did not provide a valid login.")
+        ])
+      )
+    ))
 })
 
 describe("AuthService.approvalUrl", () => {
@@ -364,7 +375,11 @@ describe("retries", () => {
       yield* TestClock.adjust("1 second")
       yield* Fiber.join(fiber)
       expect(yield* countRequests).toBe(2)
-    }).pipe(Effect.provide(setup([{ status: 429, body: "", headers: { "retry-after": "1" } }, ok({ session_id: SESSION_ID })]))))
+    }).pipe(
+      Effect.provide(
+        setup([{ status: 429, body: "", headers: { "retry-after": "1" } }, ok({ session_id: SESSION_ID })])
+      )
+    ))
 
   it.effect("gives up after 5 retries with RateLimited carrying the server's retryAfter", () =>
     Effect.gen(function*() {
@@ -386,7 +401,9 @@ describe("retries", () => {
       expect(error._tag).toBe("RateLimited")
       // 25 s + 25 s waited; a third 25 s wait would make 75 s.
       expect(yield* countRequests).toBe(3)
-    }).pipe(Effect.provide(setup(Array.from({ length: 6 }, () => tmdbError(429, 25, "Over", { "retry-after": "25" }))))))
+    }).pipe(
+      Effect.provide(setup(Array.from({ length: 6 }, () => tmdbError(429, 25, "Over", { "retry-after": "25" }))))
+    ))
 
   it.effect("caps a long Retry-After at maxRetryAfter", () =>
     Effect.gen(function*() {

@@ -175,7 +175,9 @@ describe("secrets", () => {
         return [Redacted.value(requestToken.token), Redacted.value(accessToken.accessToken)]
       }).pipe(
         Effect.provide(FakeTmdb.layerAuthService()),
-        Effect.provide(Layer.merge(Logger.replace(Logger.defaultLogger, captured.logger), Logger.minimumLogLevel(LogLevel.All))),
+        Effect.provide(
+          Layer.merge(Logger.replace(Logger.defaultLogger, captured.logger), Logger.minimumLogLevel(LogLevel.All))
+        ),
         Effect.withTracer(captured.tracer)
       )
       const all = [...captured.spans.map(describeSpan), ...captured.logs, ...texts].join("\n")

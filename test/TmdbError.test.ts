@@ -28,7 +28,11 @@ describe("error messages", () => {
   })
 
   it("RateLimited names the wait the server asked for", () => {
-    const error = new RateLimited({ endpoint: "GET /3/authentication", httpStatus: 429, retryAfter: Duration.seconds(2) })
+    const error = new RateLimited({
+      endpoint: "GET /3/authentication",
+      httpStatus: 429,
+      retryAfter: Duration.seconds(2)
+    })
     expect(error.message).toContain("it asked to wait 2s")
   })
 

@@ -33,7 +33,10 @@ describe("AuthService.scopedSession", () => {
       const auth = yield* AuthService
       const acquired = yield* Deferred.make<void>()
       const fiber = yield* Effect.fork(Effect.scoped(
-        auth.scopedSession(credentials).pipe(Effect.zipRight(Deferred.succeed(acquired, undefined)), Effect.zipRight(Effect.never))
+        auth.scopedSession(credentials).pipe(
+          Effect.zipRight(Deferred.succeed(acquired, undefined)),
+          Effect.zipRight(Effect.never)
+        )
       ))
       yield* Deferred.await(acquired)
       expect(yield* liveSessions).toHaveLength(1)
@@ -90,7 +93,9 @@ describe("UserSession", () => {
       )
       expect(during.map((s) => s.username)).toEqual(["demo"])
       expect(yield* fake.sessions).toHaveLength(0)
-    }).pipe(Effect.provide(FakeTmdb.layerAuthService({ v4AccessTokens: [{ accessToken: "eyJ.v4-user", username: "demo" }] }))))
+    }).pipe(
+      Effect.provide(FakeTmdb.layerAuthService({ v4AccessTokens: [{ accessToken: "eyJ.v4-user", username: "demo" }] }))
+    ))
 
   it.effect("UserGuestSession.layer provides a guest session", () =>
     Effect.gen(function*() {
@@ -118,7 +123,9 @@ describe("v4 authentication", () => {
       expect(accessToken.accountId).toMatch(/^[0-9a-f]{24}$/)
       expect(String(accessToken)).not.toContain(Redacted.value(accessToken.accessToken))
       const session = yield* auth.createSessionFromV4(accessToken)
-      expect((yield* fake.sessions).map((s) => Redacted.value(s.sessionId))).toEqual([Redacted.value(session.sessionId)])
+      expect((yield* fake.sessions).map((s) => Redacted.value(s.sessionId))).toEqual([
+        Redacted.value(session.sessionId)
+      ])
       yield* auth.deleteAccessToken(accessToken)
       expect(yield* fake.userAccessTokens).toHaveLength(0)
       expect((yield* Effect.flip(auth.createSessionFromV4(accessToken)))._tag).toBe("InvalidToken")
@@ -142,7 +149,10 @@ describe("v4 authentication", () => {
       })
       yield* fake.approve(requestToken)
       yield* auth.createAccessToken(requestToken)
-      expect(yield* Effect.flip(auth.createAccessToken(requestToken))).toMatchObject({ _tag: "TokenExpired", statusCode: 33 })
+      expect(yield* Effect.flip(auth.createAccessToken(requestToken))).toMatchObject({
+        _tag: "TokenExpired",
+        statusCode: 33
+      })
     }).pipe(Effect.provide(Fake)))
 
   it.effect("a v4 request token expires at 15 minutes: usable at 14:59, refused at 15:00 (locally and by TMDB)", () =>

@@ -82,7 +82,9 @@ const login = Command.make(
               timeout: Duration.seconds(flags.timeout),
               onApprovalUrl: (url) =>
                 Effect.zipRight(
-                  Console.error(`Open this page to approve the login:\n  ${url}\nWaiting for the approval in the browser (up to ${flags.timeout} s)...`),
+                  Console.error(
+                    `Open this page to approve the login:\n  ${url}\nWaiting for the approval in the browser (up to ${flags.timeout} s)...`
+                  ),
                   openBrowser(url)
                 )
             }).pipe(Effect.provideService(AuthService, auth))
@@ -93,7 +95,9 @@ const login = Command.make(
               ? flags.username.value
               : stdinIsTerminal()
               ? yield* Prompt.text({ message: "TMDB username" })
-              : yield* Effect.fail(new UsageError({ message: "pass --username when the password comes from standard input" }))
+              : yield* Effect.fail(
+                new UsageError({ message: "pass --username when the password comes from standard input" })
+              )
             const password = stdinIsTerminal()
               ? yield* Prompt.password({ message: "TMDB password" })
               : Redacted.make(yield* readStdinLine)
@@ -102,23 +106,26 @@ const login = Command.make(
         // The one secret this program prints: the session id the user asked for.
         const sessionId = Redacted.value(session.sessionId)
         yield* Console.log(flags.json ? JSON.stringify({ session_id: sessionId }) : sessionId)
-      })
-    )
+      }))
 ).pipe(Command.withDescription(
   "Log in and print the new session id. The password is read from a hidden prompt, or from standard input when it is not a terminal (never from a flag)."
 ))
 
 // guest, logout, validate-key ------------------------------------------------------------------------------
 
-const guest = Command.make("guest", { ...connectionOptions, json }, (flags) =>
-  withAuth(flags, (auth) =>
-    Effect.gen(function*() {
-      const guest = yield* auth.createGuestSession
-      const id = Redacted.value(guest.guestSessionId)
-      yield* Console.log(
-        flags.json ? JSON.stringify({ guest_session_id: id, expires_at: guest.expiresAt.toJSON() }) : id
-      )
-    }))).pipe(Command.withDescription("Create a guest session and print its id (it expires 24 hours after creation)."))
+const guest = Command.make(
+  "guest",
+  { ...connectionOptions, json },
+  (flags) =>
+    withAuth(flags, (auth) =>
+      Effect.gen(function*() {
+        const guest = yield* auth.createGuestSession
+        const id = Redacted.value(guest.guestSessionId)
+        yield* Console.log(
+          flags.json ? JSON.stringify({ guest_session_id: id, expires_at: guest.expiresAt.toJSON() }) : id
+        )
+      }))
+).pipe(Command.withDescription("Create a guest session and print its id (it expires 24 hours after creation)."))
 
 const logout = Command.make(
   "logout",
@@ -139,10 +146,13 @@ const logout = Command.make(
       }))
 ).pipe(Command.withDescription("Delete a session (log out)."))
 
-const validateKey = Command.make("validate-key", connectionOptions, (flags) =>
-  withAuth(flags, (auth) => Effect.zipRight(auth.validateKey, Console.log("TMDB accepts the credential.")))).pipe(
-    Command.withDescription("Check that TMDB accepts the API key or read access token.")
-  )
+const validateKey = Command.make(
+  "validate-key",
+  connectionOptions,
+  (flags) => withAuth(flags, (auth) => Effect.zipRight(auth.validateKey, Console.log("TMDB accepts the credential.")))
+).pipe(
+  Command.withDescription("Check that TMDB accepts the API key or read access token.")
+)
 
 // demo, fake-server -------------------------------------------------------------------------------------------
 
@@ -159,7 +169,10 @@ const UsersFile = Schema.parseJson(Schema.Array(Schema.Struct({
 const fakeServer = Command.make(
   "fake-server",
   {
-    port: Options.integer("port").pipe(Options.withDescription("port to listen on (0: a free one)"), Options.withDefault(0)),
+    port: Options.integer("port").pipe(
+      Options.withDescription("port to listen on (0: a free one)"),
+      Options.withDefault(0)
+    ),
     rateLimit: Options.integer("rate-limit").pipe(
       Options.withDescription("answer at most N requests per second, then 429 with Retry-After"),
       Options.optional
@@ -180,13 +193,17 @@ const fakeServer = Command.make(
       const server = yield* FakeTmdb.serve({
         port: flags.port,
         ...(users === undefined ? {} : { users }),
-        ...(Option.isSome(flags.rateLimit) ? { rateLimit: { requests: flags.rateLimit.value, window: "1 second" } } : {})
+        ...(Option.isSome(flags.rateLimit)
+          ? { rateLimit: { requests: flags.rateLimit.value, window: "1 second" } }
+          : {})
       })
       yield* Console.log(`FakeTmdb listening on ${server.url}`)
       yield* Console.log(`  read access token: ${FakeTmdb.defaults.accessToken}`)
       yield* Console.log(`  api key:           ${FakeTmdb.defaults.apiKey}`)
       yield* Console.log(
-        users === undefined ? `  user:              ${FakeTmdb.defaults.user.username} / ${FakeTmdb.defaults.user.password}` : `  users:             ${users.length} from the file`
+        users === undefined
+          ? `  user:              ${FakeTmdb.defaults.user.username} / ${FakeTmdb.defaults.user.password}`
+          : `  users:             ${users.length} from the file`
       )
       yield* Console.log("Press Ctrl-C to stop.")
       return yield* Effect.never
@@ -198,8 +215,12 @@ export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
 
 export const command = Command.make("tmdb-auth").pipe(
   Command.withDescription(HelpDoc.blocks([
-    HelpDoc.p("Authenticate against The Movie Database (TMDB): log in, guest sessions, logout, key checks, and a fake TMDB for testing."),
-    HelpDoc.p("Credentials: TMDB_ACCESS_TOKEN (preferred) or TMDB_API_KEY, or --access-token / --api-key; TMDB_BASE_URL or --base-url for another server."),
+    HelpDoc.p(
+      "Authenticate against The Movie Database (TMDB): log in, guest sessions, logout, key checks, and a fake TMDB for testing."
+    ),
+    HelpDoc.p(
+      "Credentials: TMDB_ACCESS_TOKEN (preferred) or TMDB_API_KEY, or --access-token / --api-key; TMDB_BASE_URL or --base-url for another server."
+    ),
     HelpDoc.p(exitCodesHelp)
   ])),
   Command.withSubcommands([demoCommand, login, guest, logout, validateKey, fakeServer])

@@ -52,7 +52,10 @@ export const resolveConfig = (flags: ConnectionFlags): Effect.Effect<TmdbConfigO
       : undefined
     const fromEnv: TmdbConfigOptions = credential === undefined
       ? yield* TmdbConfig.config
-      : { ...credential, ...Option.match(yield* Effect.option(TmdbConfig.config), { onNone: () => ({}), onSome: dropCredentials }) }
+      : {
+        ...credential,
+        ...Option.match(yield* Effect.option(TmdbConfig.config), { onNone: () => ({}), onSome: dropCredentials })
+      }
     const baseUrl = Option.getOrUndefined(flags.baseUrl) ?? fromEnv.baseUrl
     const webUrl = Option.getOrUndefined(flags.webUrl) ??
       (baseUrl !== undefined && isLoopback(baseUrl) ? baseUrl : fromEnv.webBaseUrl)

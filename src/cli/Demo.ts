@@ -1,12 +1,12 @@
 /**
  * `tmdb-auth demo`: the whole authentication story, on an embedded FakeTmdb unless credentials are given.
  */
+import { NodeHttpClient } from "@effect/platform-node"
 import { Console, Context, DateTime, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { AuthService } from "../AuthService.js"
 import type { AuthServiceShape } from "../AuthService.js"
 import { FakeTmdb } from "../testing/FakeTmdb.js"
 import { TmdbConfig } from "../TmdbConfig.js"
-import { NodeHttpClient } from "@effect/platform-node"
 import { type ConnectionFlags, progressLogger, resolveConfig } from "./Connection.js"
 
 /** Runs one step: prints what happened and how long it took; a failure is shown as a person reads it. */
@@ -33,8 +33,11 @@ const offlineStory = (auth: AuthServiceShape) =>
   Effect.gen(function*() {
     const { password, username } = FakeTmdb.defaults.user
     yield* step("validate the application's read access token", auth.validateKey)
-    const token = yield* step("create a request token", auth.createRequestToken, (t) => `expires at ${DateTime.formatIso(t.expiresAt)}`)
-    if (Option.isNone(token)) return
+    const token = yield* step("create a request token", auth.createRequestToken, (t) =>
+      `expires at ${DateTime.formatIso(t.expiresAt)}`)
+    if (Option.isNone(token)) {
+      return
+    }
     yield* Console.log(`  the user would approve it at ${hideToken(auth.approvalUrl(token.value))}`)
     const approved = yield* step(
       `validate it with ${username}'s password`,
@@ -42,8 +45,14 @@ const offlineStory = (auth: AuthServiceShape) =>
     )
     const session = Option.isNone(approved)
       ? Option.none()
-      : yield* step("create a session", auth.createSession(approved.value), () => "session id kept Redacted")
-    yield* step("create a guest session", auth.createGuestSession, (g) => `expires at ${DateTime.formatIso(g.expiresAt)}`)
+      : yield* step("create a session", auth.createSession(approved.value), () =>
+        "session id kept Redacted")
+    yield* step(
+      "create a guest session",
+      auth.createGuestSession,
+      (g) =>
+        `expires at ${DateTime.formatIso(g.expiresAt)}`
+    )
     yield* Console.log("  a one-second pause, so that the burst starts with a fresh rate-limit window")
     yield* Effect.sleep("1 second")
     yield* Console.log("  a burst of 8 requests against the fake's limit of 5 per second:")
@@ -52,9 +61,15 @@ const offlineStory = (auth: AuthServiceShape) =>
       Effect.all(Array.from({ length: 8 }, () => auth.validateKey), { concurrency: 8 })
     )
     yield* step("log in with a wrong password", auth.login({ username, password: "not-the-password" }))
-    const short = yield* step("create a request token", auth.createRequestToken, (t) => `expires at ${DateTime.formatIso(t.expiresAt)}`)
+    const short = yield* step(
+      "create a request token",
+      auth.createRequestToken,
+      (t) => `expires at ${DateTime.formatIso(t.expiresAt)}`
+    )
     if (Option.isSome(short)) {
-      yield* Console.log(`  waiting ${Duration.format(TOKEN_LIFETIME)} for it to expire (the demo's fake issues short-lived tokens)`)
+      yield* Console.log(
+        `  waiting ${Duration.format(TOKEN_LIFETIME)} for it to expire (the demo's fake issues short-lived tokens)`
+      )
       yield* Effect.sleep(Duration.sum(TOKEN_LIFETIME, Duration.millis(100)))
       yield* step("create a session from the expired token", auth.createSession(short.value))
     }
@@ -64,9 +79,13 @@ const offlineStory = (auth: AuthServiceShape) =>
 const liveStory = (auth: AuthServiceShape) =>
   Effect.gen(function*() {
     yield* step("validate the application's credential", auth.validateKey)
-    const token = yield* step("create a request token", auth.createRequestToken, (t) => `expires at ${DateTime.formatIso(t.expiresAt)}`)
-    if (Option.isSome(token)) yield* Console.log(`  a user would approve it at ${hideToken(auth.approvalUrl(token.value))}`)
-    yield* step("create a guest session", auth.createGuestSession, (g) => `expires at ${DateTime.formatIso(g.expiresAt)}`)
+    const token = yield* step("create a request token", auth.createRequestToken, (t) =>
+      `expires at ${DateTime.formatIso(t.expiresAt)}`)
+    if (Option.isSome(token)) {
+      yield* Console.log(`  a user would approve it at ${hideToken(auth.approvalUrl(token.value))}`)
+    }
+    yield* step("create a guest session", auth.createGuestSession, (g) =>
+      `expires at ${DateTime.formatIso(g.expiresAt)}`)
   })
 
 const hasCredential = (flags: ConnectionFlags) =>
@@ -77,7 +96,9 @@ export const demo = (flags: ConnectionFlags) =>
   Effect.gen(function*() {
     if (hasCredential(flags)) {
       const options = yield* resolveConfig(flags)
-      yield* Console.log(`TMDB credentials found: running the steps that need no user account against ${options.baseUrl ?? "TMDB"}\n`)
+      yield* Console.log(
+        `TMDB credentials found: running the steps that need no user account against ${options.baseUrl ?? "TMDB"}\n`
+      )
       const auth = yield* Layer.build(
         AuthService.layer.pipe(Layer.provide(TmdbConfig.layer(options)), Layer.provide(NodeHttpClient.layerUndici))
       ).pipe(Effect.map(Context.get(AuthService)))
@@ -90,7 +111,9 @@ export const demo = (flags: ConnectionFlags) =>
     yield* Console.log(`No TMDB credentials: started a fake TMDB on ${fake.url} (FakeTmdb, loopback only)\n`)
     const auth = yield* Layer.build(
       AuthService.layer.pipe(
-        Layer.provide(TmdbConfig.layer({ accessToken: FakeTmdb.defaults.accessToken, baseUrl: fake.url, webBaseUrl: fake.url })),
+        Layer.provide(
+          TmdbConfig.layer({ accessToken: FakeTmdb.defaults.accessToken, baseUrl: fake.url, webBaseUrl: fake.url })
+        ),
         Layer.provide(NodeHttpClient.layerUndici)
       )
     ).pipe(Effect.map(Context.get(AuthService)))

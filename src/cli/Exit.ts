@@ -52,8 +52,7 @@ export const describeFailure = (
   if (ConfigError.isConfigError(error)) {
     return {
       code: ExitCodes.invalidApiKey,
-      sentence:
-        "No TMDB credential: set TMDB_ACCESS_TOKEN (or TMDB_API_KEY), or pass --access-token (or --api-key)."
+      sentence: "No TMDB credential: set TMDB_ACCESS_TOKEN (or TMDB_API_KEY), or pass --access-token (or --api-key)."
     }
   }
   if (error instanceof ApprovalTimeout) {

@@ -65,7 +65,8 @@ export interface FakeTmdbOptions {
 
 export const defaults = {
   /** JWT-shaped, like TMDB's read access tokens, so that clients which sniff the format send it as Bearer. */
-  accessToken: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlLXRtZGIiLCJzY29wZXMiOlsiYXBpX3JlYWQiXSwidmVyc2lvbiI6MX0.ZmFrZS1zaWduYXR1cmU",
+  accessToken:
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlLXRtZGIiLCJzY29wZXMiOlsiYXBpX3JlYWQiXSwidmVyc2lvbiI6MX0.ZmFrZS1zaWduYXR1cmU",
   apiKey: "fake-api-key",
   user: { username: "demo", password: "demo-password" } as FakeUser
 } as const
@@ -139,8 +140,22 @@ const messages: Record<number, string> = {
 }
 
 const httpStatusOf: Record<number, number> = {
-  7: 401, 9: 503, 11: 500, 17: 401, 25: 429, 26: 400, 30: 401, 31: 401, 32: 401, 33: 401, 34: 404, 35: 401,
-  37: 404, 41: 422, 46: 503, 47: 400
+  7: 401,
+  9: 503,
+  11: 500,
+  17: 401,
+  25: 429,
+  26: 400,
+  30: 401,
+  31: 401,
+  32: 401,
+  33: 401,
+  34: 404,
+  35: 401,
+  37: 404,
+  41: 422,
+  46: 503,
+  47: 400
 }
 
 class Answer {
@@ -310,13 +325,21 @@ export class Engine {
   /** TMDB's v4 approval page, `GET /auth/access?request_token=...`: approves, then redirects to `redirect_to`. */
   private approvalPageV4(request: IncomingRequest, now: number, token: string): Outcome {
     const state = this.usableToken(token, now, 4)
-    if (state === undefined || !this.approve(token)) return this.page(request, now, 404, "<h1>Invalid or expired request token</h1>")
+    if (state === undefined || !this.approve(token)) {
+      return this.page(request, now, 404, "<h1>Invalid or expired request token</h1>")
+    }
     return state.redirectTo === undefined
       ? this.page(request, now, 200, "<h1>Approved</h1><p>You can close this page.</p>")
       : this.page(request, now, 302, "", { location: state.redirectTo })
   }
 
-  private page(request: IncomingRequest, now: number, status: number, text: string, headers: Record<string, string> = {}): Outcome {
+  private page(
+    request: IncomingRequest,
+    now: number,
+    status: number,
+    text: string,
+    headers: Record<string, string> = {}
+  ): Outcome {
     this.logRequest(request, now, status, undefined)
     return { _tag: "Respond", status, headers: { "content-type": "text/html;charset=utf-8", ...headers }, body: text }
   }
@@ -374,7 +397,9 @@ export class Engine {
     }
     const waitMillis = this.window[0]! + windowMillis - now
     const answer = failure(25, { "retry-after": String(Math.max(1, Math.ceil(waitMillis / 1000))) })
-    answer.body["status_message"] = `Your request count (${this.window.length + 1}) is over the allowed limit of (${limit.requests}).`
+    answer.body["status_message"] = `Your request count (${
+      this.window.length + 1
+    }) is over the allowed limit of (${limit.requests}).`
     return answer
   }
 
@@ -533,7 +558,9 @@ export class Engine {
     if (token.approvedBy === undefined) return failure(41)
     token.used = true
     // JWT-shaped, like TMDB's; the signature part is random so that every token is new.
-    const accessToken = `eyJhbGciOiJIUzI1NiJ9.${Buffer.from(JSON.stringify({ sub: token.approvedBy })).toString("base64url")}.${hex(32)}`
+    const accessToken = `eyJhbGciOiJIUzI1NiJ9.${
+      Buffer.from(JSON.stringify({ sub: token.approvedBy })).toString("base64url")
+    }.${hex(32)}`
     this.v4Tokens.set(accessToken, token.approvedBy)
     return success({
       status_code: 1,
@@ -555,7 +582,6 @@ export class Engine {
     this.guests.set(guestSessionId, expiresAt)
     return success({ guest_session_id: guestSessionId, expires_at: formatTmdbDate(expiresAt) })
   }
-
 }
 
 const routes: Record<string, ReadonlyArray<string>> = {

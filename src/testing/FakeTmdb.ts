@@ -21,6 +21,8 @@ import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
 import type { Scope } from "effect"
 import { Clock, Context, Effect, Layer, Redacted } from "effect"
 import * as Http from "node:http"
+import { RequestTokenV4 } from "../AccessToken.js"
+import { AuthService } from "../AuthService.js"
 import type {
   FakeTmdbOptions,
   FakeUser,
@@ -32,9 +34,7 @@ import type {
   RouteCount
 } from "../internal/fakeTmdb.js"
 import { defaults, Engine, Fault } from "../internal/fakeTmdb.js"
-import { RequestTokenV4 } from "../AccessToken.js"
 import { RequestToken } from "../RequestToken.js"
-import { AuthService } from "../AuthService.js"
 import type { Secret, TmdbConfigSettings } from "../TmdbConfig.js"
 import { TmdbConfig } from "../TmdbConfig.js"
 

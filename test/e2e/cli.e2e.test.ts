@@ -142,22 +142,34 @@ describe("tmdb-auth login", () => {
     expect(result.stderr).toContain("this account is disabled")
   }, 20_000)
 
-  it("--browser: prints the approval URL, waits for TMDB's redirect on 127.0.0.1, then prints the session id", async () => {
-    const login = start(["login", "--browser", ...flags])
-    const [url] = await waitFor(login.child, () => login.output().stderr, /http:\/\/127\.0\.0\.1:\d+\/authenticate\/\S+/)
-    expect(login.output().stderr).toContain("Waiting for the approval in the browser")
-    // The test is the user's browser: open the approval page and follow TMDB's redirect to the callback.
-    const page = await fetch(url)
-    expect(page.status).toBe(200)
-    expect(await page.text()).toContain("Approved")
-    const result = await login.done
-    expect(result.code).toBe(0)
-    expect(result.stdout.trim()).toMatch(/^[0-9a-f]{40}$/)
-  }, 20_000)
+  it(
+    "--browser: prints the approval URL, waits for TMDB's redirect on 127.0.0.1, then prints the session id",
+    async () => {
+      const login = start(["login", "--browser", ...flags])
+      const [url] = await waitFor(
+        login.child,
+        () => login.output().stderr,
+        /http:\/\/127\.0\.0\.1:\d+\/authenticate\/\S+/
+      )
+      expect(login.output().stderr).toContain("Waiting for the approval in the browser")
+      // The test is the user's browser: open the approval page and follow TMDB's redirect to the callback.
+      const page = await fetch(url)
+      expect(page.status).toBe(200)
+      expect(await page.text()).toContain("Approved")
+      const result = await login.done
+      expect(result.code).toBe(0)
+      expect(result.stdout.trim()).toMatch(/^[0-9a-f]{40}$/)
+    },
+    20_000
+  )
 
   it("--browser: a declined approval exits 7", async () => {
     const login = start(["login", "--browser", ...flags])
-    const [url] = await waitFor(login.child, () => login.output().stderr, /http:\/\/127\.0\.0\.1:\d+\/authenticate\/\S+/)
+    const [url] = await waitFor(
+      login.child,
+      () => login.output().stderr,
+      /http:\/\/127\.0\.0\.1:\d+\/authenticate\/\S+/
+    )
     const approval = new URL(url)
     const callback = new URL(approval.searchParams.get("redirect_to")!)
     callback.searchParams.set("request_token", approval.pathname.split("/").pop()!)
@@ -193,13 +205,17 @@ describe("tmdb-auth guest, logout, validate-key", () => {
     expect(again.stderr).toContain("TMDB has no such session")
   }, 20_000)
 
-  it("validate-key exits 0 for an accepted key and 4 for a refused one; the api_key comes from the environment", async () => {
-    const ok = await run(["validate-key", "--base-url", server.url], undefined, { TMDB_API_KEY: API_KEY })
-    expect(ok.code).toBe(0)
-    const refused = await run(["validate-key", "--base-url", server.url, "--api-key", "wrong-key"])
-    expect(refused.code).toBe(4)
-    expect(refused.stderr).toContain("is invalid")
-  }, 20_000)
+  it(
+    "validate-key exits 0 for an accepted key and 4 for a refused one; the api_key comes from the environment",
+    async () => {
+      const ok = await run(["validate-key", "--base-url", server.url], undefined, { TMDB_API_KEY: API_KEY })
+      expect(ok.code).toBe(0)
+      const refused = await run(["validate-key", "--base-url", server.url, "--api-key", "wrong-key"])
+      expect(refused.code).toBe(4)
+      expect(refused.stderr).toContain("is invalid")
+    },
+    20_000
+  )
 
   it("no credential at all exits 4 naming both ways to give one", async () => {
     const result = await run(["validate-key", "--base-url", server.url])
@@ -213,7 +229,14 @@ describe("tmdb-auth fake-server", () => {
   it("serves the users of --users and the limit of --rate-limit", async () => {
     const dir = mkdtempSync(join(tmpdir(), "tmdb-auth-"))
     const users = join(dir, "users.json")
-    writeFileSync(users, JSON.stringify([{ username: "ann", password: PASSWORD }, { username: "bob", password: "x", status: "unverified" }]))
+    writeFileSync(
+      users,
+      JSON.stringify([{ username: "ann", password: PASSWORD }, {
+        username: "bob",
+        password: "x",
+        status: "unverified"
+      }])
+    )
     const fake = start(["fake-server", "--users", users, "--rate-limit", "2"])
     try {
       const [, url] = await waitFor(fake.child, () => fake.output().stdout, /listening on (http:\/\/127\.0\.0\.1:\d+)/)
@@ -221,9 +244,15 @@ describe("tmdb-auth fake-server", () => {
       const fakeFlags = ["--base-url", url!, "--access-token", ACCESS_TOKEN]
       expect((await run(["login", "-u", "ann", ...fakeFlags], PASSWORD)).code).toBe(0)
       expect((await run(["login", "-u", "bob", ...fakeFlags], "x")).stderr).toContain("not verified")
-      const statuses = await Promise.all(Array.from({ length: 4 }, () =>
-        fetch(`${url}/3/authentication`, { headers: { authorization: `Bearer ${ACCESS_TOKEN}` } }).then((r) => r.status)
-      ))
+      const statuses = await Promise.all(
+        Array.from(
+          { length: 4 },
+          () =>
+            fetch(`${url}/3/authentication`, { headers: { authorization: `Bearer ${ACCESS_TOKEN}` } }).then((r) =>
+              r.status
+            )
+        )
+      )
       expect(statuses.filter((status) => status === 429).length).toBeGreaterThan(0)
     } finally {
       fake.child.kill("SIGINT")
@@ -238,7 +267,9 @@ describe("exit codes", () => {
   }, 20_000)
 
   it("5 when still rate limited after the retries, saying what it waited for", async () => {
-    await Effect.runPromise(server.fail("GET /3/authentication", ...Array.from({ length: 6 }, () => Fault.RateLimited({ retryAfter: 1 }))))
+    await Effect.runPromise(
+      server.fail("GET /3/authentication", ...Array.from({ length: 6 }, () => Fault.RateLimited({ retryAfter: 1 })))
+    )
     const result = await run(["validate-key", ...flags])
     expect(result.code).toBe(5)
     expect(result.stderr).toContain("↻ Retrying in 1s: TMDB is rate limiting this client")
@@ -261,7 +292,11 @@ describe("exit codes", () => {
 
   it("130 on Ctrl-C during the browser flow: the callback server closes", async () => {
     const login = start(["login", "--browser", ...flags])
-    const [url] = await waitFor(login.child, () => login.output().stderr, /http:\/\/127\.0\.0\.1:\d+\/authenticate\/\S+/)
+    const [url] = await waitFor(
+      login.child,
+      () => login.output().stderr,
+      /http:\/\/127\.0\.0\.1:\d+\/authenticate\/\S+/
+    )
     const callback = new URL(new URL(url).searchParams.get("redirect_to")!)
     login.child.kill("SIGINT")
     const result = await login.done

@@ -3,8 +3,8 @@
  * and a TMDB client nobody here wrote (@lorenzopant/tmdb) against the same server.
  */
 import { NodeHttpClient } from "@effect/platform-node"
-import { TMDB, TMDBError } from "@lorenzopant/tmdb"
 import { describe, expect, it } from "@effect/vitest"
+import { TMDB, TMDBError } from "@lorenzopant/tmdb"
 import { ConfigProvider, Context, Deferred, Effect, Fiber, Layer, Redacted } from "effect"
 import type { TmdbConfigSettings } from "../../src/index.js"
 import { AuthService, awaitApproval, TmdbConfig } from "../../src/index.js"
@@ -18,7 +18,12 @@ const authOver = (server: FakeTmdbServer, settings: TmdbConfigSettings & { reado
   Layer.build(AuthService.layer.pipe(
     Layer.provide(
       settings.apiKey === undefined
-        ? TmdbConfig.layer({ ...settings, accessToken: FakeTmdb.defaults.accessToken, baseUrl: server.url, webBaseUrl: server.url })
+        ? TmdbConfig.layer({
+          ...settings,
+          accessToken: FakeTmdb.defaults.accessToken,
+          baseUrl: server.url,
+          webBaseUrl: server.url
+        })
         : TmdbConfig.layer({ ...settings, apiKey: settings.apiKey, baseUrl: server.url, webBaseUrl: server.url })
     ),
     Layer.provide(NodeHttpClient.layerUndici)
@@ -58,7 +63,11 @@ describe("AuthService over sockets against FakeTmdb.serve", () => {
     Effect.gen(function*() {
       const server = yield* FakeTmdb.serve()
       const auth = yield* authOver(server, { retry: { initialDelay: "10 millis" } })
-      yield* server.fail("GET /3/authentication/token/new", Fault.RateLimited({ retryAfter: 1 }), Fault.ConnectionReset())
+      yield* server.fail(
+        "GET /3/authentication/token/new",
+        Fault.RateLimited({ retryAfter: 1 }),
+        Fault.ConnectionReset()
+      )
       const started = Date.now()
       yield* auth.createRequestToken
       expect(Date.now() - started).toBeGreaterThanOrEqual(1000)
@@ -95,53 +104,72 @@ describe("AuthService over sockets against FakeTmdb.serve", () => {
       yield* auth.createSession(location.searchParams.get("request_token")!)
     }).pipe(Effect.scoped), 20_000)
 
-  it.live("AuthService.layerLive reads its configuration from the environment and runs on undici", () =>
-    Effect.gen(function*() {
-      const server = yield* FakeTmdb.serve()
-      const env = ConfigProvider.fromJson({ TMDB_ACCESS_TOKEN: FakeTmdb.defaults.accessToken, TMDB_BASE_URL: server.url })
-      const auth = yield* Layer.build(AuthService.layerLive.pipe(Layer.provide(Layer.setConfigProvider(env)))).pipe(
-        Effect.map(Context.get(AuthService))
-      )
-      yield* auth.login(login)
-      expect((yield* server.requests).map((r) => r.credential)).toEqual(["bearer", "bearer", "bearer"])
-    }).pipe(Effect.scoped), 20_000)
+  it.live(
+    "AuthService.layerLive reads its configuration from the environment and runs on undici",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve()
+        const env = ConfigProvider.fromJson({
+          TMDB_ACCESS_TOKEN: FakeTmdb.defaults.accessToken,
+          TMDB_BASE_URL: server.url
+        })
+        const auth = yield* Layer.build(AuthService.layerLive.pipe(Layer.provide(Layer.setConfigProvider(env)))).pipe(
+          Effect.map(Context.get(AuthService))
+        )
+        yield* auth.login(login)
+        expect((yield* server.requests).map((r) => r.credential)).toEqual(["bearer", "bearer", "bearer"])
+      }).pipe(Effect.scoped),
+    20_000
+  )
 
   it.live("stops listening when its scope closes", () =>
     Effect.gen(function*() {
       const url = yield* FakeTmdb.serve().pipe(Effect.map((s) => s.url), Effect.scoped)
-      const result = yield* Effect.promise(() => fetch(`${url}/3/authentication`).then(() => "answered", () => "refused"))
+      const result = yield* Effect.promise(() =>
+        fetch(`${url}/3/authentication`).then(() => "answered", () => "refused")
+      )
       expect(result).toBe("refused")
     }), 20_000)
 })
 
 describe("awaitApproval over sockets", () => {
-  it.live("completes when TMDB redirects to the callback server; the test is the user's browser", () =>
-    Effect.gen(function*() {
-      const server = yield* FakeTmdb.serve()
-      const auth = yield* authOver(server)
-      const token = yield* auth.createRequestToken
-      const approved = yield* awaitApproval(token, {
-        onApprovalUrl: (url) => Effect.promise(() => fetch(url)).pipe(Effect.forkDaemon, Effect.asVoid)
-      }).pipe(Effect.provideService(AuthService, auth))
-      expect(Redacted.value(approved.token)).toBe(Redacted.value(token.token))
-      yield* auth.createSession(approved)
-      expect(yield* server.sessions).toHaveLength(1)
-    }).pipe(Effect.scoped), 20_000)
+  it.live(
+    "completes when TMDB redirects to the callback server; the test is the user's browser",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve()
+        const auth = yield* authOver(server)
+        const token = yield* auth.createRequestToken
+        const approved = yield* awaitApproval(token, {
+          onApprovalUrl: (url) => Effect.promise(() => fetch(url)).pipe(Effect.forkDaemon, Effect.asVoid)
+        }).pipe(Effect.provideService(AuthService, auth))
+        expect(Redacted.value(approved.token)).toBe(Redacted.value(token.token))
+        yield* auth.createSession(approved)
+        expect(yield* server.sessions).toHaveLength(1)
+      }).pipe(Effect.scoped),
+    20_000
+  )
 
-  it.live("fails with ApprovalTimeout when nobody approves, and closes the callback server", () =>
-    Effect.gen(function*() {
-      const server = yield* FakeTmdb.serve()
-      const auth = yield* authOver(server)
-      const token = yield* auth.createRequestToken
-      let callback = ""
-      const error = yield* Effect.flip(awaitApproval(token, {
-        timeout: "200 millis",
-        onApprovalUrl: (url) => Effect.sync(() => (callback = new URL(url).searchParams.get("redirect_to")!))
-      }).pipe(Effect.provideService(AuthService, auth)))
-      expect(error._tag).toBe("ApprovalTimeout")
-      const after = yield* Effect.promise(() => fetch(callback).then(() => "answered", () => "refused"))
-      expect(after).toBe("refused")
-    }).pipe(Effect.scoped), 20_000)
+  it.live(
+    "fails with ApprovalTimeout when nobody approves, and closes the callback server",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve()
+        const auth = yield* authOver(server)
+        const token = yield* auth.createRequestToken
+        let callback = ""
+        const error = yield* Effect.flip(
+          awaitApproval(token, {
+            timeout: "200 millis",
+            onApprovalUrl: (url) => Effect.sync(() => (callback = new URL(url).searchParams.get("redirect_to")!))
+          }).pipe(Effect.provideService(AuthService, auth))
+        )
+        expect(error._tag).toBe("ApprovalTimeout")
+        const after = yield* Effect.promise(() => fetch(callback).then(() => "answered", () => "refused"))
+        expect(after).toBe("refused")
+      }).pipe(Effect.scoped),
+    20_000
+  )
 
   it.live("is interruptible: interrupting it closes the callback server", () =>
     Effect.gen(function*() {
@@ -149,28 +177,35 @@ describe("awaitApproval over sockets", () => {
       const auth = yield* authOver(server)
       const token = yield* auth.createRequestToken
       const ready = yield* Deferred.make<string>()
-      const fiber = yield* Effect.fork(awaitApproval(token, {
-        onApprovalUrl: (url) => Deferred.succeed(ready, new URL(url).searchParams.get("redirect_to")!).pipe(Effect.asVoid)
-      }).pipe(Effect.provideService(AuthService, auth)))
+      const fiber = yield* Effect.fork(
+        awaitApproval(token, {
+          onApprovalUrl: (url) =>
+            Deferred.succeed(ready, new URL(url).searchParams.get("redirect_to")!).pipe(Effect.asVoid)
+        }).pipe(Effect.provideService(AuthService, auth))
+      )
       const callback = yield* Deferred.await(ready)
       yield* Fiber.interrupt(fiber)
       const after = yield* Effect.promise(() => fetch(callback).then(() => "answered", () => "refused"))
       expect(after).toBe("refused")
     }).pipe(Effect.scoped), 20_000)
 
-  it.live("v4: the approval page sends the browser to redirect_to; then the access token and a v3 session", () =>
-    Effect.gen(function*() {
-      const server = yield* FakeTmdb.serve()
-      const auth = yield* authOver(server)
-      const requestToken = yield* auth.createRequestTokenV4({ redirectTo: "http://127.0.0.1:1/v4-done" })
-      const response = yield* Effect.promise(() => fetch(auth.approvalUrlV4(requestToken), { redirect: "manual" }))
-      expect(response.status).toBe(302)
-      expect(response.headers.get("location")).toBe("http://127.0.0.1:1/v4-done")
-      const accessToken = yield* auth.createAccessToken(requestToken)
-      yield* auth.createSessionFromV4(accessToken)
-      yield* auth.deleteAccessToken(accessToken)
-      expect(yield* server.userAccessTokens).toHaveLength(0)
-    }).pipe(Effect.scoped), 20_000)
+  it.live(
+    "v4: the approval page sends the browser to redirect_to; then the access token and a v3 session",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve()
+        const auth = yield* authOver(server)
+        const requestToken = yield* auth.createRequestTokenV4({ redirectTo: "http://127.0.0.1:1/v4-done" })
+        const response = yield* Effect.promise(() => fetch(auth.approvalUrlV4(requestToken), { redirect: "manual" }))
+        expect(response.status).toBe(302)
+        expect(response.headers.get("location")).toBe("http://127.0.0.1:1/v4-done")
+        const accessToken = yield* auth.createAccessToken(requestToken)
+        yield* auth.createSessionFromV4(accessToken)
+        yield* auth.deleteAccessToken(accessToken)
+        expect(yield* server.userAccessTokens).toHaveLength(0)
+      }).pipe(Effect.scoped),
+    20_000
+  )
 })
 
 /** Runs `f` with fetch pointed at the fake: @lorenzopant/tmdb has TMDB's base URL hard-coded. */
@@ -187,40 +222,44 @@ const withFetchTo = <A>(server: FakeTmdbServer, f: () => Promise<A>): Promise<A>
 }
 
 describe("fidelity: @lorenzopant/tmdb against FakeTmdb.serve", () => {
-  it.live("runs request token, validate with login, session, delete and guest session as against TMDB", () =>
-    Effect.gen(function*() {
-      const server = yield* FakeTmdb.serve()
-      const results = yield* Effect.promise(() =>
-        withFetchTo(server, async () => {
-          const tmdb = new TMDB(FakeTmdb.defaults.accessToken)
-          const validated = await tmdb.authentication.validate_key()
-          const token = await tmdb.authentication.create_request_token()
-          const approved = await tmdb.authentication.create_session_with_login({
-            ...login,
-            request_token: token.request_token
+  it.live(
+    "runs request token, validate with login, session, delete and guest session as against TMDB",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve()
+        const results = yield* Effect.promise(() =>
+          withFetchTo(server, async () => {
+            const tmdb = new TMDB(FakeTmdb.defaults.accessToken)
+            const validated = await tmdb.authentication.validate_key()
+            const token = await tmdb.authentication.create_request_token()
+            const approved = await tmdb.authentication.create_session_with_login({
+              ...login,
+              request_token: token.request_token
+            })
+            const session = await tmdb.authentication.create_session({ request_token: approved.request_token })
+            const deleted = await tmdb.authentication.delete_session({ session_id: session.session_id })
+            const guest = await tmdb.authentication.create_guest_session()
+            return { validated, token, approved, session, deleted, guest }
           })
-          const session = await tmdb.authentication.create_session({ request_token: approved.request_token })
-          const deleted = await tmdb.authentication.delete_session({ session_id: session.session_id })
-          const guest = await tmdb.authentication.create_guest_session()
-          return { validated, token, approved, session, deleted, guest }
-        })
-      )
-      expect(results.validated).toEqual({ success: true, status_code: 1, status_message: "Success." })
-      expect(results.token.success).toBe(true)
-      expect(results.token.expires_at).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/)
-      expect(results.approved.request_token).toBe(results.token.request_token)
-      expect(results.session.session_id).toMatch(/^[0-9a-f]{40}$/)
-      expect(results.deleted).toEqual({ success: true })
-      expect(results.guest.expires_at).toMatch(/ UTC$/)
-      expect((yield* server.requests).map((r) => [r.method, r.path, r.credential, r.status])).toEqual([
-        ["GET", "/3/authentication", "bearer", 200],
-        ["GET", "/3/authentication/token/new", "bearer", 200],
-        ["POST", "/3/authentication/token/validate_with_login", "bearer", 200],
-        ["POST", "/3/authentication/session/new", "bearer", 200],
-        ["DELETE", "/3/authentication/session", "bearer", 200],
-        ["GET", "/3/authentication/guest_session/new", "bearer", 200]
-      ])
-    }).pipe(Effect.scoped), 20_000)
+        )
+        expect(results.validated).toEqual({ success: true, status_code: 1, status_message: "Success." })
+        expect(results.token.success).toBe(true)
+        expect(results.token.expires_at).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/)
+        expect(results.approved.request_token).toBe(results.token.request_token)
+        expect(results.session.session_id).toMatch(/^[0-9a-f]{40}$/)
+        expect(results.deleted).toEqual({ success: true })
+        expect(results.guest.expires_at).toMatch(/ UTC$/)
+        expect((yield* server.requests).map((r) => [r.method, r.path, r.credential, r.status])).toEqual([
+          ["GET", "/3/authentication", "bearer", 200],
+          ["GET", "/3/authentication/token/new", "bearer", 200],
+          ["POST", "/3/authentication/token/validate_with_login", "bearer", 200],
+          ["POST", "/3/authentication/session/new", "bearer", 200],
+          ["DELETE", "/3/authentication/session", "bearer", 200],
+          ["GET", "/3/authentication/guest_session/new", "bearer", 200]
+        ])
+      }).pipe(Effect.scoped),
+    20_000
+  )
 
   it.live("gets its TMDBError with tmdb_status_code 30 for a wrong password", () =>
     Effect.gen(function*() {

@@ -54,7 +54,9 @@ export const layer = (responses: ReadonlyArray<Canned>): Layer.Layer<HttpClient.
         }])
         const next = yield* Ref.modify(queue, ([head, ...rest]) => [head, rest] as const)
         if (next === undefined) {
-          return yield* Effect.dieMessage(`ScriptedClient: no canned response left for ${request.method} ${url.pathname}`)
+          return yield* Effect.dieMessage(
+            `ScriptedClient: no canned response left for ${request.method} ${url.pathname}`
+          )
         }
         if (next.delay !== undefined) yield* Effect.sleep(next.delay)
         if (next.transportFailure === true) {
@@ -89,7 +91,12 @@ export const layer = (responses: ReadonlyArray<Canned>): Layer.Layer<HttpClient.
 /** TMDB's success and error bodies, for scripting. */
 export const ok = (body: Record<string, unknown>): Canned => ({ status: 200, body: { success: true, ...body } })
 
-export const tmdbError = (status: number, code: number, message = `TMDB error ${code}`, headers?: Record<string, string>): Canned => ({
+export const tmdbError = (
+  status: number,
+  code: number,
+  message = `TMDB error ${code}`,
+  headers?: Record<string, string>
+): Canned => ({
   status,
   body: { success: false, status_code: code, status_message: message },
   ...(headers === undefined ? {} : { headers })
