@@ -44,6 +44,7 @@ export interface RandomFaults {
   readonly delay?: Duration.DurationInput
 }
 
+/** Options of `FakeTmdb.layer` and `FakeTmdb.serve`: accounts, accepted credentials, rate limit, faults. */
 export interface FakeTmdbOptions {
   /** Accepted API Read Access Tokens (Bearer). Default `[FakeTmdb.defaults.accessToken]`. */
   readonly accessTokens?: ReadonlyArray<string>
@@ -84,18 +85,21 @@ export interface LoggedRequest {
   readonly at: DateTime.Utc
 }
 
+/** How many answers a route gave with one HTTP status (0: connection reset). */
 export interface RouteCount {
   readonly route: string
   readonly status: number
   readonly count: number
 }
 
+/** A user session the fake has not deleted: its id (Redacted), user and creation time. */
 export interface LiveSession {
   readonly sessionId: Redacted.Redacted<string>
   readonly username: string
   readonly createdAt: DateTime.Utc
 }
 
+/** A guest session whose `expires_at` is still ahead. */
 export interface LiveGuestSession {
   readonly guestSessionId: Redacted.Redacted<string>
   readonly expiresAt: DateTime.Utc
