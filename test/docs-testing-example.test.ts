@@ -1,4 +1,4 @@
-// The README's "Testing your app with FakeTmdb" example, word for word.
+// The example of docs/testing.md, word for word (test/docs.test.ts keeps the two identical).
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, TestClock } from "effect"
 import { AuthService } from "effect-tmdb-auth"

@@ -1,0 +1,33 @@
+import { readFileSync } from "node:fs"
+import { describe, expect, it } from "vitest"
+
+const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), "utf8")
+
+describe("docs", () => {
+  it("docs/testing.md shows test/docs-testing-example.test.ts word for word", () => {
+    const block = /```ts\n(import \{ describe, expect, it \} from "@effect\/vitest"[\s\S]*?)```/.exec(
+      read("docs/testing.md")
+    )
+    const test = read("test/docs-testing-example.test.ts")
+    expect(test.slice(test.indexOf("\n") + 1)).toBe(block?.[1])
+  })
+
+  it("every local link in the README and docs points at a file that exists", () => {
+    for (
+      const doc of [
+        "README.md",
+        "docs/api.md",
+        "docs/cli.md",
+        "docs/configuration.md",
+        "docs/development.md",
+        "docs/errors-and-retries.md",
+        "docs/testing.md"
+      ]
+    ) {
+      const base = new URL(`../${doc}`, import.meta.url)
+      for (const [, target] of read(doc).matchAll(/\]\(((?!https?:)[^)#]+)\)/g)) {
+        expect(() => readFileSync(new URL(target!, base)), `${doc} -> ${target}`).not.toThrow(/ENOENT/)
+      }
+    }
+  })
+})
