@@ -4,7 +4,7 @@
 import { Options } from "@effect/cli"
 import { NodeHttpClient } from "@effect/platform-node"
 import type { ConfigError } from "effect"
-import { Effect, HashMap, Layer, Logger, LogLevel, Option } from "effect"
+import { Context, Effect, HashMap, Layer, Logger, LogLevel, Option } from "effect"
 import { AuthService } from "../AuthService.js"
 import { TmdbConfig, type TmdbConfigOptions } from "../TmdbConfig.js"
 
@@ -81,7 +81,12 @@ export const progressLogger = Logger.replace(
 
 /** AuthService for these flags, over undici. */
 export const authLayer = (flags: ConnectionFlags): Layer.Layer<AuthService, ConfigError.ConfigError> =>
-  AuthService.layer.pipe(
-    Layer.provide(Layer.unwrapEffect(Effect.map(resolveConfig(flags), TmdbConfig.layer))),
-    Layer.provide(NodeHttpClient.layerUndici)
-  )
+  Layer.unwrapEffect(Effect.map(resolveConfig(flags), authLayerFor))
+
+/** AuthService for explicit options, over undici. */
+export const authLayerFor = (options: TmdbConfigOptions): Layer.Layer<AuthService> =>
+  AuthService.layer.pipe(Layer.provide(TmdbConfig.layer(options)), Layer.provide(NodeHttpClient.layerUndici))
+
+/** Builds the service into the current scope. */
+export const buildAuth = (options: TmdbConfigOptions) =>
+  Effect.map(Layer.build(authLayerFor(options)), Context.get(AuthService))

@@ -1,13 +1,10 @@
 /**
  * `tmdb-auth demo`: the whole authentication story, on an embedded FakeTmdb unless credentials are given.
  */
-import { NodeHttpClient } from "@effect/platform-node"
-import { Console, Context, DateTime, Duration, Effect, Layer, Option, Redacted } from "effect"
-import { AuthService } from "../AuthService.js"
+import { Console, DateTime, Duration, Effect, Option, Redacted } from "effect"
 import type { AuthServiceShape } from "../AuthService.js"
 import { FakeTmdb } from "../testing/FakeTmdb.js"
-import { TmdbConfig } from "../TmdbConfig.js"
-import { type ConnectionFlags, progressLogger, resolveConfig } from "./Connection.js"
+import { buildAuth, type ConnectionFlags, progressLogger, resolveConfig } from "./Connection.js"
 
 /** Runs one step: prints what happened and how long it took; a failure is shown as a person reads it. */
 const step = <A, E, R>(title: string, effect: Effect.Effect<A, E, R>, show: (a: A) => string = () => "") =>
@@ -99,23 +96,14 @@ export const demo = (flags: ConnectionFlags) =>
       yield* Console.log(
         `TMDB credentials found: running the steps that need no user account against ${options.baseUrl ?? "TMDB"}\n`
       )
-      const auth = yield* Layer.build(
-        AuthService.layer.pipe(Layer.provide(TmdbConfig.layer(options)), Layer.provide(NodeHttpClient.layerUndici))
-      ).pipe(Effect.map(Context.get(AuthService)))
-      return yield* liveStory(auth)
+      return yield* liveStory(yield* buildAuth(options))
     }
     const fake = yield* FakeTmdb.serve({
       rateLimit: { requests: 5, window: "1 second" },
       requestTokenLifetime: TOKEN_LIFETIME
     })
     yield* Console.log(`No TMDB credentials: started a fake TMDB on ${fake.url} (FakeTmdb, loopback only)\n`)
-    const auth = yield* Layer.build(
-      AuthService.layer.pipe(
-        Layer.provide(
-          TmdbConfig.layer({ accessToken: FakeTmdb.defaults.accessToken, baseUrl: fake.url, webBaseUrl: fake.url })
-        ),
-        Layer.provide(NodeHttpClient.layerUndici)
-      )
-    ).pipe(Effect.map(Context.get(AuthService)))
-    yield* offlineStory(auth)
+    yield* offlineStory(
+      yield* buildAuth({ accessToken: FakeTmdb.defaults.accessToken, baseUrl: fake.url, webBaseUrl: fake.url })
+    )
   }).pipe(Effect.scoped, Effect.provide(progressLogger))
