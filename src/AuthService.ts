@@ -379,6 +379,38 @@ export class AuthService extends Context.Tag("effect-tmdb-auth/AuthService")<Aut
   )
 
   /**
+   * `scopedSession` as a function of the context: logs in, and deletes the session when the `Scope` closes.
+   *
+   * @example
+   * ```ts
+   * Effect.scoped(Effect.gen(function*() {
+   *   const session = yield* AuthService.scopedSession({ username, password })
+   *   // ... use the session; it is deleted when this scope closes
+   * }))
+   * ```
+   */
+  static scopedSession(
+    credentials: LoginOptions
+  ): Effect.Effect<
+    Session,
+    RequestError | InvalidCredentials | TokenExpired | SessionDenied,
+    AuthService | Scope.Scope
+  > {
+    return Effect.flatMap(AuthService, (auth) => auth.scopedSession(credentials))
+  }
+
+  /** `scopedAccessToken` as a function of the context: the v4 access token, logged out when the `Scope` closes. */
+  static scopedAccessToken(
+    requestToken: RequestTokenV4 | Secret
+  ): Effect.Effect<
+    AccessToken,
+    RequestError | AccessTokenRequired | TokenExpired | SessionDenied | InvalidToken,
+    AuthService | Scope.Scope
+  > {
+    return Effect.flatMap(AuthService, (auth) => auth.scopedAccessToken(requestToken))
+  }
+
+  /**
    * Ready for live TMDB on Node: `TmdbConfig.layerConfig` (environment) and `NodeHttpClient.layerUndici`.
    * `@effect/platform-node` is loaded only when this layer is built, so browser bundles never pull it in.
    */

@@ -33,7 +33,7 @@ export class UserSession extends Context.Tag("effect-tmdb-auth/UserSession")<Use
   static layer(
     credentials: LoginOptions
   ): Layer.Layer<UserSession, RequestError | InvalidCredentials | TokenExpired | SessionDenied, AuthService> {
-    return Layer.scoped(UserSession, Effect.flatMap(AuthService, (auth) => auth.scopedSession(credentials)))
+    return Layer.scoped(UserSession, AuthService.scopedSession(credentials))
   }
 
   /**

@@ -55,6 +55,13 @@ describe("AuthService.scopedSession", () => {
       expect(logs[0]).toMatch(/^WARN The session was already gone on TMDB's side: TMDB has no such session \(code 37/)
     }).pipe(Effect.provide(Fake)))
 
+  it.effect("AuthService.scopedSession is the same, taking the service from the context", () =>
+    Effect.gen(function*() {
+      const during = yield* Effect.scoped(Effect.zipRight(AuthService.scopedSession(credentials), liveSessions))
+      expect(during).toHaveLength(1)
+      expect(yield* liveSessions).toHaveLength(0)
+    }).pipe(Effect.provide(Fake)))
+
   it.effect("a failed login acquires nothing and fails with the login's error", () =>
     Effect.gen(function*() {
       const auth = yield* AuthService
