@@ -1,11 +1,14 @@
 /**
- * `npm run bench:fake`: how many requests per second FakeTmdb.serve answers on loopback.
+ * `npm run bench:fake`: how many requests per second FakeTmdb.serve answers on loopback, side by side with a bare
+ * `node:http` server that answers the same route with a constant body (the ceiling of this machine and load
+ * generator). Rounds alternate between the two, so both see the same machine noise.
  * The load comes from a separate process (bench/load.mjs) over keep-alive connections; each round sends
  * GET /3/authentication/token/new, which creates a request token in the fake's state.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect } from "effect"
 import { execFile } from "node:child_process"
+import * as Http from "node:http"
 import { fileURLToPath } from "node:url"
 import { FakeTmdb } from "../src/testing/index.js"
 
@@ -36,26 +39,54 @@ const median = (values: ReadonlyArray<number>) => {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
+const constantBody = JSON.stringify({
+  success: true,
+  expires_at: "2016-08-26 17:04:39 UTC",
+  request_token: "ff5c7eeb5a8870efe3cd7fc5c282cffd26800ecd"
+})
+
+/** The baseline: node:http answering a constant body, nothing else. */
+const bareServer = Effect.acquireRelease(
+  Effect.async<Http.Server>((resume) => {
+    const server = Http.createServer((request, response) => {
+      request.resume()
+      request.on("end", () => {
+        response.writeHead(200, { "content-type": "application/json;charset=utf-8" })
+        response.end(constantBody)
+      })
+    })
+    server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+  }),
+  (server) => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
+).pipe(Effect.map((server) => `http://127.0.0.1:${(server.address() as { port: number }).port}`))
+
 const program = Effect.gen(function*() {
-  const server = yield* FakeTmdb.serve()
+  const fake = yield* FakeTmdb.serve()
+  const bare = yield* bareServer
   yield* Console.log(
-    `FakeTmdb.serve on ${server.url}: ${rounds} rounds x ${requests} requests, ${concurrency} connections`
+    `FakeTmdb.serve on ${fake.url} and a bare node:http server on ${bare}: ${rounds} rounds each x ${requests} requests, ${concurrency} connections`
   )
-  yield* round(server.url) // warm-up
-  const results: Array<Round> = []
+  yield* round(fake.url) // warm-up
+  yield* round(bare)
+  const results: { fake: Array<number>; bare: Array<number> } = { fake: [], bare: [] }
   for (let i = 1; i <= rounds; i++) {
-    const result = yield* round(server.url)
-    results.push(result)
+    const f = yield* round(fake.url)
+    const b = yield* round(bare)
+    results.fake.push(f.rps)
+    results.bare.push(b.rps)
     yield* Console.log(
-      `round ${i}: ${result.rps.toFixed(0)} req/s (${result.seconds.toFixed(2)} s, statuses ${
-        JSON.stringify(result.statuses)
-      })`
+      `round ${i}: FakeTmdb ${f.rps.toFixed(0)} req/s (statuses ${JSON.stringify(f.statuses)}), bare ${
+        b.rps.toFixed(0)
+      } req/s`
     )
   }
-  const rps = results.map((r) => r.rps)
-  yield* Console.log(
-    `median ${median(rps).toFixed(0)} req/s, min ${Math.min(...rps).toFixed(0)}, max ${Math.max(...rps).toFixed(0)}`
-  )
+  const summary = (name: string, rps: ReadonlyArray<number>) =>
+    `${name}: median ${median(rps).toFixed(0)} req/s, min ${Math.min(...rps).toFixed(0)}, max ${
+      Math.max(...rps).toFixed(0)
+    }`
+  yield* Console.log(summary("FakeTmdb.serve", results.fake))
+  yield* Console.log(summary("bare node:http", results.bare))
+  yield* Console.log(`ratio of medians (FakeTmdb / bare): ${(median(results.fake) / median(results.bare)).toFixed(2)}`)
 }).pipe(Effect.scoped)
 
 NodeRuntime.runMain(program)
