@@ -99,7 +99,7 @@ const login = Command.make(
                 new UsageError({ message: "pass --username when the password comes from standard input" })
               )
             const password = stdinIsTerminal()
-              ? yield* Prompt.password({ message: "TMDB password" })
+              ? yield* Prompt.hidden({ message: "TMDB password (hidden)" })
               : Redacted.make(yield* readStdinLine)
             return yield* auth.login({ username, password })
           })

@@ -123,6 +123,27 @@ describe("tmdb-auth login", () => {
     expect(await sessionIds()).toContain(sessionId)
   }, 20_000)
 
+  it("on a terminal, prompts for the username and for the password without echoing it", async () => {
+    // `script` (util-linux) gives the CLI a pseudo-terminal, as a person at a shell would.
+    const command = [process.execPath, main, "login", ...flags].map((arg) => `'${arg}'`).join(" ")
+    const child = spawn("script", ["-qfec", command, "/dev/null"], {
+      env: { PATH: process.env["PATH"] ?? "", TMDB_AUTH_NO_BROWSER: "1" },
+      stdio: ["pipe", "pipe", "pipe"]
+    })
+    let screen = ""
+    child.stdout.on("data", (chunk: Buffer) => (screen += chunk.toString()))
+    const closed = new Promise<number | null>((resolve) => child.on("close", resolve))
+    await waitFor(child, () => screen, /TMDB username/)
+    child.stdin.write("jane\r")
+    await waitFor(child, () => screen, /TMDB password \(hidden\)/)
+    child.stdin.write(`${PASSWORD}\r`)
+    expect(await closed).toBe(0)
+    transcripts.push({ args: ["login (terminal)"], text: screen })
+    expect(screen).toMatch(/[0-9a-f]{40}\r?\n/)
+    expect(screen).not.toContain(PASSWORD)
+    expect(screen).not.toContain("*".repeat(PASSWORD.length))
+  }, 20_000)
+
   it("prints JSON with --json", async () => {
     const result = await run(["login", "-u", "jane", "--json", ...flags], PASSWORD)
     expect(result.code).toBe(0)
