@@ -7,7 +7,7 @@ import { DateTime, Effect, Schema } from "effect"
 
 /**
  * A v4 request token. TMDB's answer carries no expiry: `expiresAt` is 15 minutes (TMDB's documented lifetime)
- * after the `Clock` time it was received, so it errs on the early side. The token is `Redacted`.
+ * after the `Clock` time the request was sent, so it errs on the early side. The token is `Redacted`.
  *
  * @since 0.1.0
  */

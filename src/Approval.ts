@@ -98,7 +98,9 @@ export const awaitApproval = (
     }))
     const address = server.address as HttpServer.TcpAddress
     const approvalUrl = auth.approvalUrl(requestToken, {
-      redirectTo: `http://${address.hostname}:${address.port}${path}`
+      redirectTo: `http://${
+        address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname
+      }:${address.port}${path}`
     })
     if (options.onApprovalUrl !== undefined) yield* options.onApprovalUrl(approvalUrl)
     return yield* Deferred.await(outcome).pipe(

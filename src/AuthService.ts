@@ -257,10 +257,12 @@ const makeWith = (send: Send, webBaseUrl: string, hasAccessToken: boolean): Auth
     Effect.withSpan("AuthService.createGuestSession")
   )
 
+  /** Request token, then validate with login: the approved token. */
+  const approveWithLogin = (options: LoginOptions) =>
+    Effect.flatMap(createRequestToken, (requestToken) => validateWithLogin({ ...options, requestToken }))
+
   const login = Effect.fn("AuthService.login")(function*(options: LoginOptions) {
-    const requestToken = yield* createRequestToken
-    const approved = yield* validateWithLogin({ ...options, requestToken })
-    return yield* createSession(approved)
+    return yield* createSession(yield* approveWithLogin(options))
   })
 
   const approvalUrl = (requestToken: RequestToken | Secret, options?: ApprovalUrlOptions): string => {
@@ -269,14 +271,21 @@ const makeWith = (send: Send, webBaseUrl: string, hasAccessToken: boolean): Auth
     return url.toString()
   }
 
+  // Only session/new is uninterruptible (the acquire step): an interrupt during the token steps, retries included,
+  // stops at once, and a session that was created is always deleted.
   const scopedSession = (credentials: LoginOptions) =>
-    Effect.acquireRelease(
-      login(credentials),
-      (session) => deleteSession(session).pipe(releaseQuietly("session"))
-    ).pipe(Effect.withSpan("AuthService.scopedSession"))
+    approveWithLogin(credentials).pipe(
+      Effect.flatMap((approved) =>
+        Effect.acquireRelease(createSession(approved), (session) =>
+          deleteSession(session).pipe(releaseQuietly("session")))
+      ),
+      Effect.withSpan("AuthService.scopedSession")
+    )
 
   const createRequestTokenV4 = Effect.fn("AuthService.createRequestTokenV4")(function*(options?: ApprovalUrlOptions) {
     yield* requireAccessToken(`POST ${paths.requestTokenV4}`)
+    // TMDB's 15 minutes start when it answers: counting from before sending keeps the estimate early.
+    const sentAt = yield* DateTime.now
     const body = yield* send({
       method: "POST",
       path: paths.requestTokenV4,
@@ -284,10 +293,9 @@ const makeWith = (send: Send, webBaseUrl: string, hasAccessToken: boolean): Auth
       response: Wire.RequestTokenV4Response,
       errors: []
     })
-    const now = yield* DateTime.now
     return new RequestTokenV4({
       token: body.request_token,
-      expiresAt: DateTime.addDuration(now, V4_REQUEST_TOKEN_LIFETIME)
+      expiresAt: DateTime.addDuration(sentAt, V4_REQUEST_TOKEN_LIFETIME)
     })
   })
 

@@ -91,30 +91,32 @@ const optionalSecret = (name: string) =>
     Config.orElse(() => Config.succeed(Option.none()))
   )
 
-const config: Config.Config<TmdbConfigOptions> = Config.all({
-  accessToken: optionalSecret("TMDB_ACCESS_TOKEN"),
-  apiKey: optionalSecret("TMDB_API_KEY"),
+const settingsConfig: Config.Config<TmdbConfigSettings> = Config.all({
   baseUrl: Config.option(Config.nonEmptyString("TMDB_BASE_URL")),
   webBaseUrl: Config.option(Config.nonEmptyString("TMDB_WEB_URL")),
   timeout: Config.option(Config.duration("TMDB_TIMEOUT"))
+}).pipe(Config.map(({ baseUrl, timeout, webBaseUrl }): TmdbConfigSettings => ({
+  ...Option.match(baseUrl, { onNone: () => ({}), onSome: (baseUrl) => ({ baseUrl }) }),
+  ...Option.match(webBaseUrl, { onNone: () => ({}), onSome: (webBaseUrl) => ({ webBaseUrl }) }),
+  ...Option.match(timeout, { onNone: () => ({}), onSome: (timeout) => ({ timeout }) })
+})))
+
+/** The message of the `ConfigError` for a missing credential. */
+export const missingCredentialMessage =
+  "No TMDB credential: set TMDB_ACCESS_TOKEN (API Read Access Token, preferred) or TMDB_API_KEY (v3 API key)"
+
+const config: Config.Config<TmdbConfigOptions> = Config.all({
+  accessToken: optionalSecret("TMDB_ACCESS_TOKEN"),
+  apiKey: optionalSecret("TMDB_API_KEY"),
+  settings: settingsConfig
 }).pipe(
-  Config.mapOrFail(({ accessToken, apiKey, baseUrl, timeout, webBaseUrl }): Either.Either<
+  Config.mapOrFail(({ accessToken, apiKey, settings }): Either.Either<
     TmdbConfigOptions,
     ConfigError.ConfigError
   > => {
-    const settings: TmdbConfigSettings = {
-      ...Option.match(baseUrl, { onNone: () => ({}), onSome: (baseUrl) => ({ baseUrl }) }),
-      ...Option.match(webBaseUrl, { onNone: () => ({}), onSome: (webBaseUrl) => ({ webBaseUrl }) }),
-      ...Option.match(timeout, { onNone: () => ({}), onSome: (timeout) => ({ timeout }) })
-    }
     if (Option.isSome(accessToken)) return Either.right({ ...settings, accessToken: accessToken.value })
     if (Option.isSome(apiKey)) return Either.right({ ...settings, apiKey: apiKey.value })
-    return Either.left(
-      ConfigError.MissingData(
-        ["TMDB_ACCESS_TOKEN"],
-        "No TMDB credential: set TMDB_ACCESS_TOKEN (API Read Access Token, preferred) or TMDB_API_KEY (v3 API key)"
-      )
-    )
+    return Either.left(ConfigError.MissingData(["TMDB_ACCESS_TOKEN"], missingCredentialMessage))
   })
 )
 
@@ -150,6 +152,9 @@ export class TmdbConfig extends Context.Tag("effect-tmdb-auth/TmdbConfig")<TmdbC
    * to combine with your own settings.
    */
   static readonly config: Config.Config<TmdbConfigOptions> = config
+
+  /** The settings alone (`TMDB_BASE_URL`, `TMDB_WEB_URL`, `TMDB_TIMEOUT`), for a credential that comes from elsewhere. */
+  static readonly settingsConfig: Config.Config<TmdbConfigSettings> = settingsConfig
 
   /** A layer from explicit options. */
   static layer(options: TmdbConfigOptions): Layer.Layer<TmdbConfig> {

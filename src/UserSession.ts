@@ -9,6 +9,7 @@ import type { LoginOptions } from "./AuthService.js"
 import { AuthService } from "./AuthService.js"
 import { releaseQuietly } from "./internal/release.js"
 import type { GuestSession, Session } from "./Session.js"
+import type { Secret } from "./TmdbConfig.js"
 import type { InvalidCredentials, InvalidToken, RequestError, SessionDenied, TokenExpired } from "./TmdbError.js"
 
 /**
@@ -41,7 +42,7 @@ export class UserSession extends Context.Tag("effect-tmdb-auth/UserSession")<Use
    * The access token itself stays valid.
    */
   static layerFromV4(
-    accessToken: AccessToken | string
+    accessToken: AccessToken | Secret
   ): Layer.Layer<UserSession, RequestError | InvalidToken, AuthService> {
     return Layer.scoped(
       UserSession,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Logger, Redacted, TestClock } from "effect"
 import { AuthService, TmdbConfig, UserGuestSession, UserSession } from "effect-tmdb-auth"
-import { FakeTmdb } from "effect-tmdb-auth/testing"
+import { FakeTmdb, Fault } from "effect-tmdb-auth/testing"
 
 const credentials = { username: "demo", password: "demo-password" }
 
@@ -41,6 +41,19 @@ describe("AuthService.scopedSession", () => {
       yield* Deferred.await(acquired)
       expect(yield* liveSessions).toHaveLength(1)
       yield* Fiber.interrupt(fiber)
+      expect(yield* liveSessions).toHaveLength(0)
+    }).pipe(Effect.provide(Fake)))
+
+  it.effect("an interrupt during the login's retries stops at once, and leaves no session", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      const fake = yield* FakeTmdb
+      yield* fake.fail("GET /3/authentication/token/new", Fault.RateLimited({ retryAfter: 20 }))
+      const fiber = yield* Effect.fork(Effect.scoped(auth.scopedSession(credentials)))
+      yield* TestClock.adjust("1 second")
+      // No more clock time passes: the interrupt must not wait for the 20 s Retry-After.
+      const exit = yield* Fiber.interrupt(fiber)
+      expect(Exit.isInterrupted(exit)).toBe(true)
       expect(yield* liveSessions).toHaveLength(0)
     }).pipe(Effect.provide(Fake)))
 

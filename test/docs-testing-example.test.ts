@@ -1,4 +1,4 @@
-// The example of docs/testing.md, word for word (test/docs.test.ts keeps the two identical).
+// The example of docs/testing.md and the README, word for word (test/docs.test.ts keeps them identical).
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, TestClock } from "effect"
 import { AuthService } from "effect-tmdb-auth"

@@ -4,13 +4,13 @@ import { describe, expect, it } from "vitest"
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), "utf8")
 
 describe("docs", () => {
-  it("docs/testing.md shows test/docs-testing-example.test.ts word for word", () => {
-    const block = /```ts\n(import \{ describe, expect, it \} from "@effect\/vitest"[\s\S]*?)```/.exec(
-      read("docs/testing.md")
-    )
-    const test = read("test/docs-testing-example.test.ts")
-    expect(test.slice(test.indexOf("\n") + 1)).toBe(block?.[1])
-  })
+  for (const doc of ["docs/testing.md", "README.md"]) {
+    it(`${doc} shows test/docs-testing-example.test.ts word for word`, () => {
+      const block = /```ts\n(import \{ describe, expect, it \} from "@effect\/vitest"[\s\S]*?)```/.exec(read(doc))
+      const test = read("test/docs-testing-example.test.ts")
+      expect(test.slice(test.indexOf("\n") + 1)).toBe(block?.[1])
+    })
+  }
 
   it("every local link in the README and docs points at a file that exists", () => {
     for (

@@ -24,11 +24,13 @@ import type {
 } from "../src/index.js"
 
 type Common = InvalidApiKey | RateLimited | TmdbUnavailable | TmdbError | TransportError | MalformedResponse
-type ErrorOf<K extends keyof AuthServiceShape> = AuthServiceShape[K] extends Effect.Effect<any, infer E, any> ? E
-  : AuthServiceShape[K] extends (...args: Array<any>) => Effect.Effect<any, infer E, any> ? E
+type ErrorOf<K extends keyof AuthServiceShape> = AuthServiceShape[K] extends Effect.Effect<unknown, infer E, unknown> ?
+  E
+  : AuthServiceShape[K] extends (...args: Array<never>) => Effect.Effect<unknown, infer E, unknown> ? E
   : never
-type SuccessOf<K extends keyof AuthServiceShape> = AuthServiceShape[K] extends Effect.Effect<infer A, any, any> ? A
-  : AuthServiceShape[K] extends (...args: Array<any>) => Effect.Effect<infer A, any, any> ? A
+type SuccessOf<K extends keyof AuthServiceShape> = AuthServiceShape[K] extends
+  Effect.Effect<infer A, unknown, unknown> ? A
+  : AuthServiceShape[K] extends (...args: Array<never>) => Effect.Effect<infer A, unknown, unknown> ? A
   : never
 
 describe("error types", () => {

@@ -10,7 +10,7 @@ import { AuthService } from "../AuthService.js"
 import { FakeTmdb } from "../testing/FakeTmdb.js"
 import { authLayer, type ConnectionFlags, connectionOptions, progressLogger } from "./Connection.js"
 import { demo } from "./Demo.js"
-import { exitCodesHelp } from "./Exit.js"
+import { exitCodesHelp, UsageError } from "./Exit.js"
 
 /** Reads one line from standard input (for piped passwords and session ids). */
 const readStdinLine = Effect.async<string>((resume) => {
@@ -209,9 +209,6 @@ const fakeServer = Command.make(
       return yield* Effect.never
     }).pipe(Effect.scoped)
 ).pipe(Command.withDescription("Run the fake TMDB on 127.0.0.1 for other tools, until Ctrl-C."))
-
-/** A command-line mistake found after parsing. */
-export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", { message: Schema.String }) {}
 
 export const command = Command.make("tmdb-auth").pipe(
   Command.withDescription(HelpDoc.blocks([

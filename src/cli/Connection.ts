@@ -42,32 +42,23 @@ const isLoopback = (url: string) => {
   }
 }
 
-/** Flags override the environment; the environment is read only when no credential flag is given. */
+/** Flags override the environment; the credential variables are read only when no credential flag is given. */
 export const resolveConfig = (flags: ConnectionFlags): Effect.Effect<TmdbConfigOptions, ConfigError.ConfigError> =>
   Effect.gen(function*() {
-    const credential = Option.isSome(flags.accessToken)
-      ? { accessToken: flags.accessToken.value }
+    const fromEnv: TmdbConfigOptions = Option.isSome(flags.accessToken)
+      ? { ...(yield* TmdbConfig.settingsConfig), accessToken: flags.accessToken.value }
       : Option.isSome(flags.apiKey)
-      ? { apiKey: flags.apiKey.value }
-      : undefined
-    const fromEnv: TmdbConfigOptions = credential === undefined
-      ? yield* TmdbConfig.config
-      : {
-        ...credential,
-        ...Option.match(yield* Effect.option(TmdbConfig.config), { onNone: () => ({}), onSome: dropCredentials })
-      }
+      ? { ...(yield* TmdbConfig.settingsConfig), apiKey: flags.apiKey.value }
+      : yield* TmdbConfig.config
     const baseUrl = Option.getOrUndefined(flags.baseUrl) ?? fromEnv.baseUrl
     const webUrl = Option.getOrUndefined(flags.webUrl) ??
       (baseUrl !== undefined && isLoopback(baseUrl) ? baseUrl : fromEnv.webBaseUrl)
     return {
       ...fromEnv,
-      ...(credential ?? {}),
       ...(baseUrl === undefined ? {} : { baseUrl }),
       ...(webUrl === undefined ? {} : { webBaseUrl: webUrl })
-    } as TmdbConfigOptions
+    }
   })
-
-const dropCredentials = ({ accessToken: _a, apiKey: _k, ...settings }: TmdbConfigOptions) => settings
 
 /** Retry decisions (debug logs) shown on stderr, so waits longer than a second say what they wait for. */
 export const progressLogger = Logger.replace(

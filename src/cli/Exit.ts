@@ -2,8 +2,10 @@
  * How the CLI ends: one clear sentence and a distinct exit code per kind of expected failure.
  */
 import { ValidationError } from "@effect/cli"
-import { Cause, ConfigError, Data, Exit, Option } from "effect"
+import { Terminal } from "@effect/platform"
+import { Cause, ConfigError, Data, Exit, Option, Predicate } from "effect"
 import { ApprovalDenied, ApprovalTimeout } from "../Approval.js"
+import { missingCredentialMessage } from "../TmdbConfig.js"
 import { isAuthError } from "../TmdbError.js"
 
 /** The exit codes, as documented in `tmdb-auth --help` and the README. */
@@ -18,6 +20,7 @@ export const ExitCodes = {
   approvalTimeout: 8,
   sessionNotFound: 9,
   tmdbError: 10,
+  cannotListen: 11,
   defect: 70,
   interrupted: 130
 } as const
@@ -25,7 +28,7 @@ export const ExitCodes = {
 export const exitCodesHelp = [
   "Exit codes:",
   "  0  success",
-  "  2  invalid command line",
+  "  2  invalid command line or configuration (e.g. TMDB_TIMEOUT)",
   "  3  wrong username or password, account disabled or email not verified",
   "  4  missing, invalid or suspended API key or read access token",
   "  5  still rate limited by TMDB after the retries",
@@ -34,12 +37,16 @@ export const exitCodesHelp = [
   "  8  no approval in the browser before the timeout",
   "  9  no such session",
   " 10  any other TMDB error or an answer that could not be read",
+  " 11  a local server (fake-server, or the login --browser callback) could not listen (e.g. the port is in use)",
   " 70  unexpected internal error (a bug: the cause is printed)",
   "130  interrupted (Ctrl-C)"
 ].join("\n")
 
 /** An expected failure, already reported to the user: the program ends with `code`. */
 export class CliExit extends Data.TaggedError("CliExit")<{ readonly code: number }> {}
+
+/** A command-line mistake found after parsing (exit 2). */
+export class UsageError extends Data.TaggedError("UsageError")<{ readonly message: string }> {}
 
 /** Ends a message with one full stop. */
 const sentence = (text: string) => /[.!?]$/.test(text) ? text : `${text}.`
@@ -49,11 +56,21 @@ export const describeFailure = (
   error: unknown
 ): { readonly code: number; readonly sentence: string } | undefined => {
   if (ValidationError.isValidationError(error)) return { code: ExitCodes.usage, sentence: "" }
+  if (error instanceof UsageError) return { code: ExitCodes.usage, sentence: sentence(error.message) }
+  // Ctrl-C at a prompt: the same as Ctrl-C anywhere else.
+  if (error instanceof Terminal.QuitException) return { code: ExitCodes.interrupted, sentence: "" }
   if (ConfigError.isConfigError(error)) {
-    return {
-      code: ExitCodes.invalidApiKey,
-      sentence: "No TMDB credential: set TMDB_ACCESS_TOKEN (or TMDB_API_KEY), or pass --access-token (or --api-key)."
-    }
+    return String(error).includes(missingCredentialMessage)
+      ? {
+        code: ExitCodes.invalidApiKey,
+        sentence: "No TMDB credential: set TMDB_ACCESS_TOKEN (or TMDB_API_KEY), or pass --access-token (or --api-key)."
+      }
+      : { code: ExitCodes.usage, sentence: `Invalid configuration: ${String(error)}` }
+  }
+  if (Predicate.isTagged(error, "ServeError")) {
+    const cause = (error as { readonly cause?: unknown }).cause
+    const code = Predicate.hasProperty(cause, "code") ? ` (${String(cause.code)})` : ""
+    return { code: ExitCodes.cannotListen, sentence: `Could not start a local server${code}.` }
   }
   if (error instanceof ApprovalTimeout) {
     return { code: ExitCodes.approvalTimeout, sentence: `${error.message}; run the command again to retry.` }

@@ -21,11 +21,11 @@ export type Fault = Data.TaggedEnum<{
   /** HTTP 503, code 9 (default) or 46. Not processed. */
   Unavailable: { readonly code?: 9 | 46 }
   /** HTTP 500, code 11. Not processed. */
-  InternalError: {}
+  InternalError: Record<never, never>
   /** The connection is dropped before any answer. Not processed. */
-  ConnectionReset: {}
+  ConnectionReset: Record<never, never>
   /** Processed normally, but the JSON body is cut in half. */
-  Truncated: {}
+  Truncated: Record<never, never>
   /** Processed normally after a delay (Effect time). */
   Delay: { readonly duration: Duration.DurationInput }
 }>
@@ -60,7 +60,7 @@ export interface FakeTmdbOptions {
   readonly faults?: RandomFaults
   /** How long a v3 request token lives. Default 60 minutes, as on TMDB. */
   readonly requestTokenLifetime?: Duration.DurationInput
-  /** How many of the latest requests the request log keeps. Default 10,000. */
+  /** The request log keeps at least this many of the latest requests (and at most twice as many). Default 10,000. */
   readonly maxLoggedRequests?: number
 }
 
@@ -217,6 +217,7 @@ export class Engine {
   private readonly requestTokens = new Map<string, RequestTokenState>()
   private readonly sessions = new Map<string, { readonly username: string; readonly createdAt: number }>()
   private readonly guests = new Map<string, number>()
+  private sweepAt = 1024
   private readonly scripted = new Map<Route, Array<Fault>>()
   private readonly window: Array<number> = []
   private log: Array<Omit<LoggedRequest, "at"> & { readonly at: number }> = []
@@ -421,11 +422,13 @@ export class Engine {
   }
 
   private logRequest(request: IncomingRequest, now: number, status: number, statusCode: number | undefined) {
-    const route = `${request.method} ${request.url.pathname}`
+    // The approval page carries the request token in its path: log the route, not the token.
+    const path = request.url.pathname.replace(/^\/authenticate\/[^/]+$/, "/authenticate/:request_token")
+    const route = `${request.method} ${path}`
     const body = parseBody(request.body)
     this.log.push({
       method: request.method,
-      path: request.url.pathname,
+      path,
       credential: credentialKind(request),
       bodyKeys: body._tag === "Json" ? Object.keys(body.value) : [],
       status,
@@ -482,7 +485,22 @@ export class Engine {
     }
   }
 
+  /**
+   * Forgets request tokens that are used or expired, and guest sessions past their expiry, once the maps have doubled
+   * since the last sweep: a long-running fake-server stays bounded. Forgetting changes no answer (an unknown token gets
+   * the same 33 as a used or expired one).
+   */
+  private sweep(now: number): void {
+    if (this.requestTokens.size + this.guests.size < this.sweepAt) return
+    for (const [token, state] of this.requestTokens) {
+      if (state.used || state.expiresAt <= now) this.requestTokens.delete(token)
+    }
+    for (const [id, expiresAt] of this.guests) if (expiresAt <= now) this.guests.delete(id)
+    this.sweepAt = Math.max(1024, 2 * (this.requestTokens.size + this.guests.size))
+  }
+
   private newRequestToken(now: number) {
+    this.sweep(now)
     const token = hex(40)
     const expiresAt = now + Duration.toMillis(this.options.requestTokenLifetime ?? V3_TOKEN_LIFETIME)
     this.requestTokens.set(token, { version: 3, expiresAt, redirectTo: undefined, approvedBy: undefined, used: false })
@@ -542,6 +560,7 @@ export class Engine {
 
   private newRequestTokenV4(body: Record<string, unknown>, now: number): Answer {
     const redirectTo = typeof body["redirect_to"] === "string" ? body["redirect_to"] : undefined
+    this.sweep(now)
     const token = hex(40)
     const expiresAt = now + Duration.toMillis(V4_TOKEN_LIFETIME)
     this.requestTokens.set(token, { version: 4, expiresAt, redirectTo, approvedBy: undefined, used: false })
@@ -581,6 +600,7 @@ export class Engine {
   }
 
   private newGuestSession(now: number) {
+    this.sweep(now)
     const guestSessionId = hex(32)
     const expiresAt = now + Duration.toMillis(GUEST_SESSION_LIFETIME)
     this.guests.set(guestSessionId, expiresAt)

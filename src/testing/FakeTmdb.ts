@@ -209,7 +209,8 @@ export class FakeTmdb extends Context.Tag("effect-tmdb-auth/testing/FakeTmdb")<F
 
   /**
    * `AuthService` and `FakeTmdb` ready to use: `AuthService.layer` over `FakeTmdb.layer(options)` with the fake's
-   * default read access token. `config` adds settings (timeout, retry) to `TmdbConfig`.
+   * first accepted read access token (its first API key when `accessTokens` is empty). `settings` adds timeout and
+   * retry settings to `TmdbConfig`.
    */
   static layerAuthService(
     options: FakeTmdbOptions = {},
@@ -219,7 +220,11 @@ export class FakeTmdb extends Context.Tag("effect-tmdb-auth/testing/FakeTmdb")<F
       Layer.provideMerge(
         Layer.merge(
           FakeTmdb.layer(options),
-          TmdbConfig.layer({ ...settings, accessToken: options.accessTokens?.[0] ?? defaults.accessToken })
+          TmdbConfig.layer(
+            options.accessTokens !== undefined && options.accessTokens.length === 0
+              ? { ...settings, apiKey: options.apiKeys?.[0] ?? defaults.apiKey }
+              : { ...settings, accessToken: options.accessTokens?.[0] ?? defaults.accessToken }
+          )
         )
       )
     )

@@ -144,6 +144,21 @@ describe("tmdb-auth login", () => {
     expect(screen).not.toContain("*".repeat(PASSWORD.length))
   }, 20_000)
 
+  it("Ctrl-C at the password prompt exits 130", async () => {
+    const command = [process.execPath, main, "login", "-u", "jane", ...flags].map((arg) => `'${arg}'`).join(" ")
+    const child = spawn("script", ["-qfec", command, "/dev/null"], {
+      env: { PATH: process.env["PATH"] ?? "" },
+      stdio: ["pipe", "pipe", "pipe"]
+    })
+    let screen = ""
+    child.stdout.on("data", (chunk: Buffer) => (screen += chunk.toString()))
+    const closed = new Promise<number | null>((resolve) => child.on("close", resolve))
+    await waitFor(child, () => screen, /TMDB password \(hidden\)/)
+    child.stdin.write("\u0003")
+    expect(await closed).toBe(130)
+    expect(screen).not.toContain("unexpected error")
+  }, 20_000)
+
   it("prints JSON with --json", async () => {
     const result = await run(["login", "-u", "jane", "--json", ...flags], PASSWORD)
     expect(result.code).toBe(0)
@@ -285,6 +300,40 @@ describe("tmdb-auth fake-server", () => {
 describe("exit codes", () => {
   it("2 for an invalid command line", async () => {
     expect((await run(["login", "--no-such-flag"])).code).toBe(2)
+  }, 20_000)
+
+  it(
+    "2 with one sentence for a mistake found after parsing: a piped password without --username, a bad --users file",
+    async () => {
+      const noUser = await run(["login", ...flags], PASSWORD)
+      expect(noUser.code).toBe(2)
+      expect(noUser.stderr.trim()).toBe("tmdb-auth: pass --username when the password comes from standard input.")
+      const dir = mkdtempSync(join(tmpdir(), "tmdb-auth-"))
+      writeFileSync(join(dir, "users.json"), "[{\"username\": 1}]")
+      const badUsers = await run(["fake-server", "--users", join(dir, "users.json")])
+      expect(badUsers.code).toBe(2)
+      expect(badUsers.stderr).toMatch(/^tmdb-auth: cannot read --users/)
+      expect(badUsers.stderr).not.toMatch(/\n\s+at /)
+    },
+    20_000
+  )
+
+  it("2 for invalid configuration in the environment, naming it", async () => {
+    const result = await run(["validate-key", ...flags], undefined, { TMDB_TIMEOUT: "soon" })
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain("Invalid configuration")
+    expect(result.stderr).toContain("TMDB_TIMEOUT")
+  }, 20_000)
+
+  it("the environment's TMDB_BASE_URL still applies when the credential comes from a flag", async () => {
+    const result = await run(["validate-key", "--access-token", ACCESS_TOKEN], undefined, { TMDB_BASE_URL: server.url })
+    expect(result.code).toBe(0)
+  }, 20_000)
+
+  it("11 when fake-server cannot listen on its port", async () => {
+    const result = await run(["fake-server", "--port", String(server.port)])
+    expect(result.code).toBe(11)
+    expect(result.stderr.trim()).toBe("tmdb-auth: Could not start a local server (EADDRINUSE).")
   }, 20_000)
 
   it("5 when still rate limited after the retries, saying what it waited for", async () => {

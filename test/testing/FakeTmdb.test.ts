@@ -203,6 +203,30 @@ describe("FakeTmdb protocol edges", () => {
     }).pipe(Effect.provide(Fake)))
 })
 
+describe("FakeTmdb request log", () => {
+  it.effect("logs the approval page's route, not the request token in its path", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      const fake = yield* FakeTmdb
+      const client = yield* HttpClient.HttpClient
+      const token = yield* auth.createRequestToken
+      yield* client.get(auth.approvalUrl(token))
+      const text = JSON.stringify([yield* fake.requests, yield* fake.counters])
+      expect(text).not.toContain(Redacted.value(token.token))
+      expect((yield* fake.requests).at(-1)?.path).toBe("/authenticate/:request_token")
+    }).pipe(Effect.provide(Fake)))
+})
+
+describe("FakeTmdb.layerAuthService", () => {
+  it.effect("uses the first API key when no read access token is accepted", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      const fake = yield* FakeTmdb
+      yield* auth.validateKey
+      expect((yield* fake.requests).map((r) => r.credential)).toEqual(["api_key"])
+    }).pipe(Effect.provide(FakeTmdb.layerAuthService({ accessTokens: [], apiKeys: ["only-key"] }))))
+})
+
 describe("FakeTmdb rate limit and faults", () => {
   it.effect("over N requests per sliding window it answers 429, code 25, with Retry-After; AuthService rides it out", () =>
     Effect.gen(function*() {
