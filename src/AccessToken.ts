@@ -11,7 +11,7 @@ import { DateTime, Effect, Schema } from "effect"
  *
  * @since 0.1.0
  */
-export class RequestTokenV4 extends Schema.Class<RequestTokenV4>("RequestTokenV4")({
+export class RequestTokenV4 extends Schema.TaggedClass<RequestTokenV4>()("RequestTokenV4", {
   token: Schema.Redacted(Schema.String),
   expiresAt: Schema.DateTimeUtcFromSelf
 }) {

@@ -16,7 +16,7 @@ import { DateTime, Effect, Schema } from "effect"
  * ```
  * @since 0.1.0
  */
-export class RequestToken extends Schema.Class<RequestToken>("RequestToken")({
+export class RequestToken extends Schema.TaggedClass<RequestToken>()("RequestToken", {
   token: Schema.Redacted(Schema.String),
   expiresAt: Schema.DateTimeUtcFromSelf
 }) {

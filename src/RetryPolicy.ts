@@ -23,13 +23,13 @@ export type RetrySchedule = Schedule.Schedule<unknown, RetryableError>
 export type RetryOptions =
   | {
     /** Retries after the first attempt, at most. Default 5. */
-    readonly maxRetries?: number
+    readonly maxRetries?: number | undefined
     /** Total time spent waiting between attempts, at most. Default 60 seconds. */
-    readonly maxWait?: Duration.DurationInput
+    readonly maxWait?: Duration.DurationInput | undefined
     /** First backoff delay when the server sent no `Retry-After`; it doubles, with jitter. Default 1 second. */
-    readonly initialDelay?: Duration.DurationInput
+    readonly initialDelay?: Duration.DurationInput | undefined
     /** The longest single wait a `Retry-After` header may impose. Default 30 seconds. */
-    readonly maxRetryAfter?: Duration.DurationInput
+    readonly maxRetryAfter?: Duration.DurationInput | undefined
   }
   | {
     /** Your own policy; replaces the default entirely. `Schedule.stop` disables retries. */

@@ -40,13 +40,13 @@ export type Secret = string | Redacted.Redacted<string>
  */
 export interface TmdbConfigSettings {
   /** API origin. Default `https://api.themoviedb.org`. */
-  readonly baseUrl?: string
+  readonly baseUrl?: string | undefined
   /** Origin of TMDB's website, where users approve request tokens. Default `https://www.themoviedb.org`. */
-  readonly webBaseUrl?: string
+  readonly webBaseUrl?: string | undefined
   /** Time allowed for one attempt of one request (connect, answer and body). Default 10 seconds. */
-  readonly timeout?: Duration.DurationInput
+  readonly timeout?: Duration.DurationInput | undefined
   /** The retry policy: tuning for the default, or your own `Schedule`. */
-  readonly retry?: RetryOptions
+  readonly retry?: RetryOptions | undefined
 }
 
 /**
@@ -58,8 +58,8 @@ export interface TmdbConfigSettings {
 export type TmdbConfigOptions =
   & TmdbConfigSettings
   & (
-    | { readonly accessToken: Secret; readonly apiKey?: Secret }
-    | { readonly apiKey: Secret; readonly accessToken?: Secret }
+    | { readonly accessToken: Secret; readonly apiKey?: Secret | undefined }
+    | { readonly apiKey: Secret; readonly accessToken?: Secret | undefined }
   )
 
 /**

@@ -4,6 +4,7 @@
  */
 import { describe, expectTypeOf, it } from "@effect/vitest"
 import type { Effect, Scope } from "effect"
+import { TmdbConfig } from "../src/index.js"
 import type {
   AccessTokenRequired,
   AuthServiceShape,
@@ -14,6 +15,7 @@ import type {
   MalformedResponse,
   RateLimited,
   RequestToken,
+  RequestTokenV4,
   Session,
   SessionDenied,
   SessionNotFound,
@@ -22,6 +24,7 @@ import type {
   TokenExpired,
   TransportError
 } from "../src/index.js"
+import { Fault } from "../src/testing/index.js"
 
 type Common = InvalidApiKey | RateLimited | TmdbUnavailable | TmdbError | TransportError | MalformedResponse
 type ErrorOf<K extends keyof AuthServiceShape> = AuthServiceShape[K] extends Effect.Effect<unknown, infer E, unknown> ?
@@ -84,5 +87,17 @@ describe("error types", () => {
       auth.login({ username: "u" })
     }
     expectTypeOf(check).toBeFunction()
+  })
+
+  it("keep v3 and v4 request tokens apart, and take optional settings that may be undefined", () => {
+    const check = (auth: AuthServiceShape, v3: RequestToken, v4: RequestTokenV4) => {
+      // @ts-expect-error a v4 request token does not make a v3 session
+      auth.createSession(v4)
+      // @ts-expect-error a v3 request token does not make a v4 access token
+      auth.createAccessToken(v3)
+      TmdbConfig.layer({ accessToken: "t", baseUrl: process.env["TMDB_BASE_URL"], timeout: undefined })
+      return [Fault.RateLimited(), Fault.Unavailable(), Fault.Delay({ duration: "1 second" })]
+    }
+    expectTypeOf(check).returns.toEqualTypeOf<Array<Fault>>()
   })
 })

@@ -30,7 +30,17 @@ export type Fault = Data.TaggedEnum<{
   Delay: { readonly duration: Duration.DurationInput }
 }>
 
-export const Fault = Data.taggedEnum<Fault>()
+const tagged = Data.taggedEnum<Fault>()
+
+/** Constructors of {@link Fault}; those whose fields are all optional can be called without an argument. */
+export const Fault = {
+  RateLimited: (options: { readonly retryAfter?: number } = {}): Fault => tagged.RateLimited(options),
+  Unavailable: (options: { readonly code?: 9 | 46 } = {}): Fault => tagged.Unavailable(options),
+  InternalError: (): Fault => tagged.InternalError(),
+  ConnectionReset: (): Fault => tagged.ConnectionReset(),
+  Truncated: (): Fault => tagged.Truncated(),
+  Delay: (options: { readonly duration: Duration.DurationInput }): Fault => tagged.Delay(options)
+}
 
 /** Random faults: for each request, each kind with its rate (0 to 1), drawn from a seeded generator. */
 export interface RandomFaults {
@@ -376,8 +386,8 @@ export class Engine {
     return Effect.map(this.chaos.next, (draw) => {
       let edge = 0
       const kinds: Array<[number | undefined, () => Fault]> = [
-        [rates.rateLimited, () => Fault.RateLimited({})],
-        [rates.unavailable, () => Fault.Unavailable({})],
+        [rates.rateLimited, () => Fault.RateLimited()],
+        [rates.unavailable, () => Fault.Unavailable()],
         [rates.connectionReset, () => Fault.ConnectionReset()],
         [rates.truncated, () => Fault.Truncated()],
         [rates.delayed, () => Fault.Delay({ duration: rates.delay ?? Duration.seconds(2) })]

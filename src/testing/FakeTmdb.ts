@@ -42,7 +42,7 @@ export type { FakeTmdbOptions, FakeUser, LiveGuestSession, LiveSession, LoggedRe
 
 /**
  * Faults to script with {@link FakeTmdbShape.fail}: `Fault.RateLimited({ retryAfter: 2 })`,
- * `Fault.Unavailable({})`, `Fault.InternalError()`, `Fault.ConnectionReset()`, `Fault.Truncated()`,
+ * `Fault.Unavailable()`, `Fault.InternalError()`, `Fault.ConnectionReset()`, `Fault.Truncated()`,
  * `Fault.Delay({ duration: "5 seconds" })`.
  *
  * @since 0.1.0

@@ -253,7 +253,7 @@ describe("FakeTmdb rate limit and faults", () => {
       const fake = yield* FakeTmdb
       yield* fake.fail(
         "GET /3/authentication/token/new",
-        Fault.Unavailable({}),
+        Fault.Unavailable(),
         Fault.RateLimited({ retryAfter: 2 }),
         Fault.ConnectionReset()
       )
