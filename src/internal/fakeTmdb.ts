@@ -34,11 +34,17 @@ const tagged = Data.taggedEnum<Fault>()
 
 /** Constructors of {@link Fault}; those whose fields are all optional can be called without an argument. */
 export const Fault = {
+  /** HTTP 429, code 25, `Retry-After: retryAfter` seconds (default 1). Not processed. */
   RateLimited: (options: { readonly retryAfter?: number } = {}): Fault => tagged.RateLimited(options),
+  /** HTTP 503, code 9 (default) or 46. Not processed. */
   Unavailable: (options: { readonly code?: 9 | 46 } = {}): Fault => tagged.Unavailable(options),
+  /** HTTP 500, code 11. Not processed. */
   InternalError: (): Fault => tagged.InternalError(),
+  /** The connection is dropped before any answer. Not processed. */
   ConnectionReset: (): Fault => tagged.ConnectionReset(),
+  /** Processed normally, but the JSON body is cut in half. */
   Truncated: (): Fault => tagged.Truncated(),
+  /** Processed normally after `duration` (Effect time: moves with TestClock in memory). */
   Delay: (options: { readonly duration: Duration.DurationInput }): Fault => tagged.Delay(options)
 }
 
