@@ -41,3 +41,7 @@ npm install --no-audit --no-fund --loglevel=error "$work/$tarball" \
 cp "$root/test/consumer/consumer.ts" .
 npx tsc -p .
 node out/consumer.js
+# The bin, as installed from the tarball: the offline demo must run to the end.
+./node_modules/.bin/tmdb-auth demo > demo.log 2>&1 || { cat demo.log; exit 1; }
+grep -q "✔ delete the session" demo.log
+echo "ok - the installed tmdb-auth bin runs the demo"
