@@ -21,7 +21,7 @@ import type { InvalidCredentials, InvalidToken, RequestError, SessionDenied, Tok
  * class Ratings extends Effect.Service<Ratings>()("Ratings", {
  *   effect: Effect.gen(function*() {
  *     const session = yield* UserSession
- *     return { rate: (movieId: number, value: number) => ... }
+ *     return { rate: (movieId: number, value: number) => Effect.succeed({ movieId, value, session }) }
  *   })
  * }) {}
  *
