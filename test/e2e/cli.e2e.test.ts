@@ -60,6 +60,26 @@ const waitFor = async (child: ChildProcess, read: () => string, pattern: RegExp)
   throw new Error(`no ${pattern} in: ${read()}`)
 }
 
+/** `login --browser`, once it has printed the approval URL. */
+const startBrowserLogin = async () => {
+  const login = start(["login", "--browser", ...flags])
+  const [url] = await waitFor(login.child, () => login.output().stderr, /http:\/\/127\.0\.0\.1:\d+\/authenticate\/\S+/)
+  return { login, url: url! }
+}
+
+/** The CLI on a pseudo-terminal (`script`, from util-linux), as a person at a shell runs it. */
+const startInTerminal = (args: ReadonlyArray<string>) => {
+  const command = [process.execPath, main, ...args].map((arg) => `'${arg}'`).join(" ")
+  const child = spawn("script", ["-qfec", command, "/dev/null"], {
+    env: { PATH: process.env["PATH"] ?? "", TMDB_AUTH_NO_BROWSER: "1" },
+    stdio: ["pipe", "pipe", "pipe"]
+  })
+  let screen = ""
+  child.stdout.on("data", (chunk: Buffer) => (screen += chunk.toString()))
+  const closed = new Promise<number | null>((resolve) => child.on("close", resolve))
+  return { child, closed, screen: () => screen }
+}
+
 let scope: Scope.CloseableScope
 let server: FakeTmdbServer
 let flags: Array<string>
@@ -124,20 +144,13 @@ describe("tmdb-auth login", () => {
   }, 20_000)
 
   it("on a terminal, prompts for the username and for the password without echoing it", async () => {
-    // `script` (util-linux) gives the CLI a pseudo-terminal, as a person at a shell would.
-    const command = [process.execPath, main, "login", ...flags].map((arg) => `'${arg}'`).join(" ")
-    const child = spawn("script", ["-qfec", command, "/dev/null"], {
-      env: { PATH: process.env["PATH"] ?? "", TMDB_AUTH_NO_BROWSER: "1" },
-      stdio: ["pipe", "pipe", "pipe"]
-    })
-    let screen = ""
-    child.stdout.on("data", (chunk: Buffer) => (screen += chunk.toString()))
-    const closed = new Promise<number | null>((resolve) => child.on("close", resolve))
-    await waitFor(child, () => screen, /TMDB username/)
-    child.stdin.write("jane\r")
-    await waitFor(child, () => screen, /TMDB password \(hidden\)/)
-    child.stdin.write(`${PASSWORD}\r`)
-    expect(await closed).toBe(0)
+    const login = startInTerminal(["login", ...flags])
+    await waitFor(login.child, login.screen, /TMDB username/)
+    login.child.stdin.write("jane\r")
+    await waitFor(login.child, login.screen, /TMDB password \(hidden\)/)
+    login.child.stdin.write(`${PASSWORD}\r`)
+    expect(await login.closed).toBe(0)
+    const screen = login.screen()
     transcripts.push({ args: ["login (terminal)"], text: screen })
     expect(screen).toMatch(/[0-9a-f]{40}\r?\n/)
     expect(screen).not.toContain(PASSWORD)
@@ -145,18 +158,11 @@ describe("tmdb-auth login", () => {
   }, 20_000)
 
   it("Ctrl-C at the password prompt exits 130", async () => {
-    const command = [process.execPath, main, "login", "-u", "jane", ...flags].map((arg) => `'${arg}'`).join(" ")
-    const child = spawn("script", ["-qfec", command, "/dev/null"], {
-      env: { PATH: process.env["PATH"] ?? "" },
-      stdio: ["pipe", "pipe", "pipe"]
-    })
-    let screen = ""
-    child.stdout.on("data", (chunk: Buffer) => (screen += chunk.toString()))
-    const closed = new Promise<number | null>((resolve) => child.on("close", resolve))
-    await waitFor(child, () => screen, /TMDB password \(hidden\)/)
-    child.stdin.write("\u0003")
-    expect(await closed).toBe(130)
-    expect(screen).not.toContain("unexpected error")
+    const login = startInTerminal(["login", "-u", "jane", ...flags])
+    await waitFor(login.child, login.screen, /TMDB password \(hidden\)/)
+    login.child.stdin.write("\u0003")
+    expect(await login.closed).toBe(130)
+    expect(login.screen()).not.toContain("unexpected error")
   }, 20_000)
 
   it("prints JSON with --json", async () => {
@@ -181,12 +187,7 @@ describe("tmdb-auth login", () => {
   it(
     "--browser: prints the approval URL, waits for TMDB's redirect on 127.0.0.1, then prints the session id",
     async () => {
-      const login = start(["login", "--browser", ...flags])
-      const [url] = await waitFor(
-        login.child,
-        () => login.output().stderr,
-        /http:\/\/127\.0\.0\.1:\d+\/authenticate\/\S+/
-      )
+      const { login, url } = await startBrowserLogin()
       expect(login.output().stderr).toContain("Waiting for the approval in the browser")
       // The test is the user's browser: open the approval page and follow TMDB's redirect to the callback.
       const page = await fetch(url)
@@ -200,12 +201,7 @@ describe("tmdb-auth login", () => {
   )
 
   it("--browser: a declined approval exits 7", async () => {
-    const login = start(["login", "--browser", ...flags])
-    const [url] = await waitFor(
-      login.child,
-      () => login.output().stderr,
-      /http:\/\/127\.0\.0\.1:\d+\/authenticate\/\S+/
-    )
+    const { login, url } = await startBrowserLogin()
     const approval = new URL(url)
     const callback = new URL(approval.searchParams.get("redirect_to")!)
     callback.searchParams.set("request_token", approval.pathname.split("/").pop()!)
@@ -361,12 +357,7 @@ describe("exit codes", () => {
   }, 20_000)
 
   it("130 on Ctrl-C during the browser flow: the callback server closes", async () => {
-    const login = start(["login", "--browser", ...flags])
-    const [url] = await waitFor(
-      login.child,
-      () => login.output().stderr,
-      /http:\/\/127\.0\.0\.1:\d+\/authenticate\/\S+/
-    )
+    const { login, url } = await startBrowserLogin()
     const callback = new URL(new URL(url).searchParams.get("redirect_to")!)
     login.child.kill("SIGINT")
     const result = await login.done
