@@ -3,7 +3,9 @@
  *
  * @since 0.1.0
  */
-import { DateTime, Effect, Schema } from "effect"
+import type { Effect } from "effect"
+import { Schema } from "effect"
+import { isExpiredNow } from "./internal/expiry.js"
 
 /**
  * A v4 request token. TMDB's answer carries no expiry: `expiresAt` is 15 minutes (TMDB's documented lifetime)
@@ -17,7 +19,7 @@ export class RequestTokenV4 extends Schema.TaggedClass<RequestTokenV4>()("Reques
 }) {
   /** Whether the token is expired at the current `Clock` time. */
   get isExpired(): Effect.Effect<boolean> {
-    return Effect.map(DateTime.now, (now) => !DateTime.greaterThan(this.expiresAt, now))
+    return isExpiredNow(this.expiresAt)
   }
 }
 

@@ -185,7 +185,7 @@ const makeWith = (send: Send, webBaseUrl: string, hasAccessToken: boolean): Auth
   const requireAccessToken = (endpoint: string) =>
     hasAccessToken ? Effect.void : Effect.fail(new AccessTokenRequired({ endpoint }))
 
-  const validateKey = send({ method: "GET", path: paths.validateKey, response: Wire.ValidateKeyResponse, errors: [] })
+  const validateKey = send({ method: "GET", path: paths.validateKey, response: Wire.SuccessResponse, errors: [] })
     .pipe(Effect.asVoid, Effect.withSpan("AuthService.validateKey"))
 
   const createRequestToken = send({
@@ -242,7 +242,7 @@ const makeWith = (send: Send, webBaseUrl: string, hasAccessToken: boolean): Auth
       method: "DELETE",
       path: paths.session,
       body: { session_id: Redacted.value(sessionId) },
-      response: Wire.DeleteSessionResponse,
+      response: Wire.SuccessResponse,
       errors: ["SessionNotFound"]
     })
   })
@@ -320,7 +320,7 @@ const makeWith = (send: Send, webBaseUrl: string, hasAccessToken: boolean): Auth
       method: "DELETE",
       path: paths.accessToken,
       body: { access_token: Redacted.value(accessTokenOf(accessToken)) },
-      response: Wire.DeleteAccessTokenResponse,
+      response: Wire.SuccessResponse,
       errors: ["InvalidToken"]
     })
   })

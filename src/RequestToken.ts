@@ -3,7 +3,9 @@
  *
  * @since 0.1.0
  */
-import { DateTime, Effect, Schema } from "effect"
+import type { Effect } from "effect"
+import { Schema } from "effect"
+import { isExpiredNow } from "./internal/expiry.js"
 
 /**
  * A request token and the moment it stops being usable. The token is `Redacted`: printing, logging or
@@ -22,6 +24,6 @@ export class RequestToken extends Schema.TaggedClass<RequestToken>()("RequestTok
 }) {
   /** Whether the token is expired at the current `Clock` time (expired at `expiresAt` exactly). */
   get isExpired(): Effect.Effect<boolean> {
-    return Effect.map(DateTime.now, (now) => !DateTime.greaterThan(this.expiresAt, now))
+    return isExpiredNow(this.expiresAt)
   }
 }

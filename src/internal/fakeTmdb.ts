@@ -468,37 +468,27 @@ export class Engine {
   private route(request: IncomingRequest, now: number): Answer {
     const { method } = request
     const path = request.url.pathname.replace(/\/+$/, "")
-    const known = routes[path]
-    if (known === undefined || !known.includes(method)) return failure(34)
+    // An unknown path and a known path with another method get the same answer from TMDB: 34.
+    const handler = this.handlers[`${method} ${path}`]
+    if (handler === undefined) return failure(34)
     if (!this.authorized(request, path)) return failure(7)
-    const needsBody = method !== "GET"
     const parsed = parseBody(request.body)
-    if (needsBody && parsed._tag === "Invalid") return failure(47)
-    const body = parsed._tag === "Json" ? parsed.value : {}
-    switch (`${method} ${path}`) {
-      case "GET /3/authentication":
-        return success({ status_code: 1, status_message: messages[1] })
-      case "GET /3/authentication/token/new":
-        return this.newRequestToken(now)
-      case "POST /3/authentication/token/validate_with_login":
-        return this.validateWithLogin(body, now)
-      case "POST /3/authentication/session/new":
-        return this.newSession(body, now)
-      case "POST /3/authentication/session/convert/4":
-        return this.convert(body, now)
-      case "DELETE /3/authentication/session":
-        return this.deleteSession(body)
-      case "GET /3/authentication/guest_session/new":
-        return this.newGuestSession(now)
-      case "POST /4/auth/request_token":
-        return this.newRequestTokenV4(body, now)
-      case "POST /4/auth/access_token":
-        return this.newAccessToken(body, now)
-      case "DELETE /4/auth/access_token":
-        return this.deleteAccessToken(body)
-      default:
-        return failure(34)
-    }
+    if (method !== "GET" && parsed._tag === "Invalid") return failure(47)
+    return handler(parsed._tag === "Json" ? parsed.value : {}, now)
+  }
+
+  /** TMDB's authentication endpoints, by `METHOD /path`. */
+  private readonly handlers: Record<string, (body: Record<string, unknown>, now: number) => Answer> = {
+    "GET /3/authentication": () => success({ status_code: 1, status_message: messages[1] }),
+    "GET /3/authentication/token/new": (_, now) => this.newRequestToken(now),
+    "POST /3/authentication/token/validate_with_login": (body, now) => this.validateWithLogin(body, now),
+    "POST /3/authentication/session/new": (body, now) => this.newSession(body, now),
+    "POST /3/authentication/session/convert/4": (body, now) => this.convert(body, now),
+    "DELETE /3/authentication/session": (body) => this.deleteSession(body),
+    "GET /3/authentication/guest_session/new": (_, now) => this.newGuestSession(now),
+    "POST /4/auth/request_token": (body, now) => this.newRequestTokenV4(body, now),
+    "POST /4/auth/access_token": (body, now) => this.newAccessToken(body, now),
+    "DELETE /4/auth/access_token": (body) => this.deleteAccessToken(body)
   }
 
   /**
@@ -622,18 +612,6 @@ export class Engine {
     this.guests.set(guestSessionId, expiresAt)
     return success({ guest_session_id: guestSessionId, expires_at: formatTmdbDate(expiresAt) })
   }
-}
-
-const routes: Record<string, ReadonlyArray<string>> = {
-  "/3/authentication": ["GET"],
-  "/3/authentication/token/new": ["GET"],
-  "/3/authentication/token/validate_with_login": ["POST"],
-  "/3/authentication/session/new": ["POST"],
-  "/3/authentication/session/convert/4": ["POST"],
-  "/3/authentication/session": ["DELETE"],
-  "/3/authentication/guest_session/new": ["GET"],
-  "/4/auth/request_token": ["POST"],
-  "/4/auth/access_token": ["POST", "DELETE"]
 }
 
 const credentialKind = (request: IncomingRequest): LoggedRequest["credential"] =>

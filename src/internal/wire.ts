@@ -23,7 +23,8 @@ export function formatTmdbDate(epochMillis: number): string {
 
 const Secret = Schema.Redacted(Schema.String)
 
-export const ValidateKeyResponse = Schema.Struct({ success: Schema.Literal(true) })
+/** An answer that says only that it worked (validate key, delete session, delete access token). */
+export const SuccessResponse = Schema.Struct({ success: Schema.Literal(true) })
 
 export const RequestTokenResponse = Schema.Struct({
   success: Schema.Literal(true),
@@ -42,8 +43,6 @@ export const GuestSessionResponse = Schema.Struct({
   expires_at: TmdbDateTime
 })
 
-export const DeleteSessionResponse = Schema.Struct({ success: Schema.Literal(true) })
-
 /** Any TMDB error body; both fields are optional so that partial bodies still count. */
 export const ErrorBody = Schema.Struct({
   success: Schema.optional(Schema.Boolean),
@@ -61,5 +60,3 @@ export const AccessTokenResponse = Schema.Struct({
   access_token: Secret,
   account_id: Schema.String
 })
-
-export const DeleteAccessTokenResponse = Schema.Struct({ success: Schema.Literal(true) })
