@@ -3,8 +3,8 @@
  *
  * @since 0.1.0
  */
-import type { Effect } from "effect"
-import { Schema } from "effect"
+import type * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { isExpiredNow } from "./internal/expiry.js"
 
 /**

@@ -4,10 +4,17 @@
  *
  * @since 0.1.0
  */
-import type { HttpServerError } from "@effect/platform"
-import { HttpServer, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Deferred, Duration, Effect, Redacted, Schema } from "effect"
+import * as HttpServer from "@effect/platform/HttpServer"
+import type * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import { AuthService } from "./AuthService.js"
+import { nodeHttpServer } from "./internal/nodePlatform.js"
 import type { RequestToken } from "./RequestToken.js"
 
 /**
@@ -76,10 +83,8 @@ export const awaitApproval = (
     const path = options.callback?.path ?? "/callback"
     const expected = Redacted.value(requestToken.token)
     const outcome = yield* Deferred.make<RequestToken, ApprovalDenied>()
-    // Loaded on use, so that importing the package does not load Node's HTTP server in a browser bundle.
-    const { make } = yield* Effect.promise(() => import("@effect/platform-node/NodeHttpServer"))
-    const http = yield* Effect.promise(() => import("node:http"))
-    const server = yield* make(() => http.createServer(), {
+    const { Http, NodeHttpServer } = yield* nodeHttpServer("awaitApproval")
+    const server = yield* NodeHttpServer.make(() => Http.createServer(), {
       host: options.callback?.host ?? "127.0.0.1",
       port: options.callback?.port ?? 0
     })

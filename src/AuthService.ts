@@ -3,11 +3,17 @@
  *
  * @since 0.1.0
  */
-import type { HttpClient } from "@effect/platform"
-import type { ConfigError } from "effect"
-import type { Scope } from "effect"
-import { Context, DateTime, Duration, Effect, Layer, Redacted } from "effect"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import { AccessToken, RequestTokenV4 } from "./AccessToken.js"
+import { nodeHttpClient } from "./internal/nodePlatform.js"
 import { releaseQuietly } from "./internal/release.js"
 import { toRedacted } from "./internal/secret.js"
 import { make as makeSend, type Send } from "./internal/tmdbClient.js"
@@ -420,14 +426,13 @@ export class AuthService extends Context.Tag("effect-tmdb-auth/AuthService")<Aut
 
   /**
    * Ready for live TMDB on Node: `TmdbConfig.layerConfig` (environment) and `NodeHttpClient.layerUndici`.
-   * `@effect/platform-node` is loaded only when this layer is built, so browser bundles never pull it in.
+   * `@effect/platform-node` (an optional peer dependency) is loaded only when this layer is built, so browser bundles
+   * never pull it in; without it, building the layer fails with a `ConfigError` that says what to install.
    */
   static readonly layerLive: Layer.Layer<AuthService, ConfigError.ConfigError> = AuthService.layer.pipe(
     Layer.provide(TmdbConfig.layerConfig),
     Layer.provide(
-      Layer.unwrapEffect(
-        Effect.map(Effect.promise(() => import("@effect/platform-node/NodeHttpClient")), (m) => m.layerUndici)
-      )
+      Layer.unwrapEffect(Effect.map(nodeHttpClient("AuthService.layerLive"), (m) => m.layerUndici))
     )
   )
 }

@@ -3,7 +3,11 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Schedule, ScheduleDecision, ScheduleIntervals } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type { RetryableError } from "./TmdbError.js"
 
 /**

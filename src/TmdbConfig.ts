@@ -1,9 +1,18 @@
 /**
- * The application's TMDB credential and the client's settings.
+ * The application's TMDB credential and the client's settings, checked when the layer is built.
  *
  * @since 0.1.0
  */
-import { Config, ConfigError, Context, Data, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import { toRedacted } from "./internal/secret.js"
 import type { RetryOptions, RetrySchedule } from "./RetryPolicy.js"
 import { retrySchedule } from "./RetryPolicy.js"
@@ -39,19 +48,22 @@ export type Secret = string | Redacted.Redacted<string>
  * @since 0.1.0
  */
 export interface TmdbConfigSettings {
-  /** API origin. Default `https://api.themoviedb.org`. */
+  /**
+   * API origin, an http(s) URL without the version path (the library adds `/3` and `/4`). A path prefix such as a
+   * proxy's `/tmdb` is kept. Default `https://api.themoviedb.org`.
+   */
   readonly baseUrl?: string | undefined
   /** Origin of TMDB's website, where users approve request tokens. Default `https://www.themoviedb.org`. */
   readonly webBaseUrl?: string | undefined
-  /** Time allowed for one attempt of one request (connect, answer and body). Default 10 seconds. */
+  /** Time allowed for one attempt of one request (connect, answer and body); positive. Default 10 seconds. */
   readonly timeout?: Duration.DurationInput | undefined
   /** The retry policy: tuning for the default, or your own `Schedule`. */
   readonly retry?: RetryOptions | undefined
 }
 
 /**
- * Options of {@link TmdbConfig.layer}: an `accessToken` or an `apiKey` (the access token wins when both are given),
- * each a string or a `Redacted`, plus the settings.
+ * Options of {@link TmdbConfig.layer}: an `accessToken` or an `apiKey` (the access token is used when both are
+ * given), each a string or a `Redacted`, plus the settings.
  *
  * @since 0.1.0
  */
@@ -61,6 +73,26 @@ export type TmdbConfigOptions =
     | { readonly accessToken: Secret; readonly apiKey?: Secret | undefined }
     | { readonly apiKey: Secret; readonly accessToken?: Secret | undefined }
   )
+
+/**
+ * Options of {@link TmdbConfig.layerConfig}: each setting as a `Config`, read when the layer is built. A setting
+ * left out is read from its `TMDB_*` variable ({@link TmdbConfig.variables}). A credential `Config` whose data is
+ * missing counts as not given, so that the other credential can be used.
+ *
+ * @example
+ * ```ts
+ * TmdbConfig.layerConfig({ accessToken: Config.redacted("MY_TMDB_TOKEN"), timeout: Config.succeed("5 seconds") })
+ * ```
+ * @since 0.2.0
+ */
+export interface TmdbConfigFromConfig {
+  readonly accessToken?: Config.Config<Secret> | undefined
+  readonly apiKey?: Config.Config<Secret> | undefined
+  readonly baseUrl?: Config.Config<string> | undefined
+  readonly webBaseUrl?: Config.Config<string> | undefined
+  readonly timeout?: Config.Config<Duration.DurationInput | string> | undefined
+  readonly retry?: Config.Config<RetryOptions> | undefined
+}
 
 /**
  * What {@link TmdbConfig} provides.
@@ -84,44 +116,193 @@ export const defaultWebBaseUrl = "https://www.themoviedb.org"
 /** @since 0.1.0 */
 export const defaultTimeout: Duration.Duration = Duration.seconds(10)
 
-const trimSlash = (url: string) => url.replace(/\/+$/, "")
+/**
+ * The environment variables {@link TmdbConfig.layerConfig} reads for the settings it is not given.
+ *
+ * @since 0.2.0
+ */
+export const variables = {
+  accessToken: "TMDB_ACCESS_TOKEN",
+  apiKey: "TMDB_API_KEY",
+  baseUrl: "TMDB_BASE_URL",
+  webBaseUrl: "TMDB_WEB_URL",
+  timeout: "TMDB_TIMEOUT"
+} as const
 
-const optionalSecret = (name: string) =>
-  Config.option(Config.redacted(Config.nonEmptyString(name))).pipe(
-    Config.orElse(() => Config.succeed(Option.none()))
-  )
+// Checks --------------------------------------------------------------------------------------------------------
+// Each returns the normalised value, or a message that names the setting and the fix (never a secret's value).
 
-const settingsConfig: Config.Config<TmdbConfigSettings> = Config.all({
-  baseUrl: Config.option(Config.nonEmptyString("TMDB_BASE_URL")),
-  webBaseUrl: Config.option(Config.nonEmptyString("TMDB_WEB_URL")),
-  timeout: Config.option(Config.duration("TMDB_TIMEOUT"))
-}).pipe(Config.map(({ baseUrl, timeout, webBaseUrl }): TmdbConfigSettings => ({
-  ...Option.match(baseUrl, { onNone: () => ({}), onSome: (baseUrl) => ({ baseUrl }) }),
-  ...Option.match(webBaseUrl, { onNone: () => ({}), onSome: (webBaseUrl) => ({ webBaseUrl }) }),
-  ...Option.match(timeout, { onNone: () => ({}), onSome: (timeout) => ({ timeout }) })
-})))
+const checkUrl =
+  (setting: "baseUrl" | "webBaseUrl", example: string) => (input: string): Either.Either<string, string> => {
+    const url = Option.getOrUndefined(Option.liftThrowable(() => new URL(input))())
+    if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      return Either.left(`${setting} must be an http(s) URL such as ${example}, not ${JSON.stringify(input)}`)
+    }
+    if (url.search !== "" || url.hash !== "") {
+      return Either.left(`${setting} must not carry a query string or fragment: use ${JSON.stringify(url.origin)}`)
+    }
+    const trimmed = input.replace(/\/+$/, "")
+    if (setting === "baseUrl" && /\/[34]$/.test(url.pathname.replace(/\/+$/, ""))) {
+      const origin = trimmed.replace(/\/[34]$/, "")
+      return Either.left(
+        `baseUrl must be the API origin without the version path (the library adds /3 and /4 itself): ` +
+          `use ${JSON.stringify(origin)}, not ${JSON.stringify(input)}`
+      )
+    }
+    return Either.right(trimmed)
+  }
+
+const checkBaseUrl = checkUrl("baseUrl", defaultBaseUrl)
+const checkWebBaseUrl = checkUrl("webBaseUrl", defaultWebBaseUrl)
+
+const checkSecret = (setting: "accessToken" | "apiKey") => {
+  const what = setting === "accessToken" ? "the API Read Access Token" : "the v3 API key"
+  return (secret: Secret): Either.Either<Redacted.Redacted<string>, string> => {
+    const redacted = toRedacted(secret)
+    const value = Redacted.value(redacted)
+    if (value === "") return Either.left(`${setting} is empty: give ${what} from TMDB's API settings page`)
+    // eslint-disable-next-line no-control-regex
+    if (/[\s\u0000-\u001f\u007f-\u009f]/.test(value)) {
+      return Either.left(
+        `${setting} contains whitespace or a control character (a line break copied along?): ${what} is one word, remove the rest`
+      )
+    }
+    return Either.right(redacted)
+  }
+}
+
+const checkAccessToken = checkSecret("accessToken")
+const checkApiKey = checkSecret("apiKey")
+
+/** A duration, or a string read from the environment that should be one (`Duration.decode` throws when not). */
+const checkTimeout = (input: Duration.DurationInput | string): Either.Either<Duration.Duration, string> => {
+  const decoded = Option.getOrUndefined(Option.liftThrowable(() => Duration.decode(input as Duration.DurationInput))())
+  return decoded === undefined || !Duration.isFinite(decoded) || Duration.toMillis(decoded) <= 0
+    ? Either.left(
+      `timeout must be a positive, finite duration such as "10 seconds", not ${JSON.stringify(String(input))}`
+    )
+    : Either.right(decoded)
+}
+
+const checkRetry = (retry: RetryOptions | undefined): Either.Either<RetrySchedule, string> => {
+  if (retry !== undefined && !("schedule" in retry)) {
+    const { maxRetries } = retry
+    if (maxRetries !== undefined && !(Number.isInteger(maxRetries) && maxRetries >= 0)) {
+      return Either.left(`retry.maxRetries must be a whole number, 0 or more, not ${String(maxRetries)}`)
+    }
+    for (const key of ["maxWait", "initialDelay", "maxRetryAfter"] as const) {
+      const value = retry[key]
+      if (value === undefined) continue
+      const decoded = Option.getOrUndefined(Option.liftThrowable(() => Duration.decode(value))())
+      if (decoded === undefined || Duration.toMillis(decoded) < 0) {
+        return Either.left(`retry.${key} must be a duration such as "30 seconds", not ${JSON.stringify(String(value))}`)
+      }
+    }
+  }
+  return Either.right(retrySchedule(retry))
+}
+
+const invalid = (setting: string) => (message: string) => ConfigError.InvalidData([setting], message)
+
+/** Checks every option; the first mistake becomes an `InvalidData` at the setting's name. */
+const validate = (options: TmdbConfigOptions): Either.Either<TmdbConfigShape, ConfigError.ConfigError> =>
+  Either.gen(function*() {
+    const credential = options.accessToken !== undefined
+      ? Credential.AccessToken({
+        token: yield* Either.mapLeft(checkAccessToken(options.accessToken), invalid("accessToken"))
+      })
+      : options.apiKey !== undefined
+      ? Credential.ApiKey({ key: yield* Either.mapLeft(checkApiKey(options.apiKey), invalid("apiKey")) })
+      : yield* Either.left(ConfigError.MissingData(["accessToken"], missingCredentialMessage))
+    return {
+      credential,
+      baseUrl: yield* Either.mapLeft(checkBaseUrl(options.baseUrl ?? defaultBaseUrl), invalid("baseUrl")),
+      webBaseUrl: yield* Either.mapLeft(
+        checkWebBaseUrl(options.webBaseUrl ?? defaultWebBaseUrl),
+        invalid("webBaseUrl")
+      ),
+      timeout: yield* Either.mapLeft(checkTimeout(options.timeout ?? defaultTimeout), invalid("timeout")),
+      retrySchedule: yield* Either.mapLeft(checkRetry(options.retry), invalid("retry"))
+    }
+  })
+
+// Config --------------------------------------------------------------------------------------------------------
+
+const isEmpty = (value: unknown): boolean =>
+  value === "" || (Redacted.isRedacted(value) && Redacted.value(value) === "")
+
+/**
+ * An optional setting read through `Config`: missing data or an empty value counts as "not given"; any other value
+ * must pass `check`, or the `Config` fails with `InvalidData` at its own name (the variable).
+ */
+const optionalChecked = <A, B>(
+  config: Config.Config<A>,
+  check: (a: A) => Either.Either<B, string>
+): Config.Config<Option.Option<B>> =>
+  Config.option(Config.mapOrFail(config, (a) =>
+    isEmpty(a)
+      ? Either.left(ConfigError.MissingData([], "empty"))
+      : Either.mapLeft(check(a), (message) => ConfigError.InvalidData([], message))))
+
+// The variable is checked as a string (then wrapped in `Redacted` by the check), so errors name the variable.
+const envSecret = (name: string): Config.Config<Secret> => Config.string(name)
 
 /** The message of the `ConfigError` for a missing credential. */
 export const missingCredentialMessage =
   "No TMDB credential: set TMDB_ACCESS_TOKEN (API Read Access Token, preferred) or TMDB_API_KEY (v3 API key)"
 
-const config: Config.Config<TmdbConfigOptions> = Config.all({
-  accessToken: optionalSecret("TMDB_ACCESS_TOKEN"),
-  apiKey: optionalSecret("TMDB_API_KEY"),
-  settings: settingsConfig
-}).pipe(
-  Config.mapOrFail(({ accessToken, apiKey, settings }): Either.Either<
-    TmdbConfigOptions,
-    ConfigError.ConfigError
-  > => {
-    if (Option.isSome(accessToken)) return Either.right({ ...settings, accessToken: accessToken.value })
-    if (Option.isSome(apiKey)) return Either.right({ ...settings, apiKey: apiKey.value })
-    return Either.left(ConfigError.MissingData(["TMDB_ACCESS_TOKEN"], missingCredentialMessage))
-  })
-)
+const settingsFrom = (options: TmdbConfigFromConfig): Config.Config<TmdbConfigSettings> =>
+  Config.all({
+    baseUrl: optionalChecked(options.baseUrl ?? Config.string(variables.baseUrl), checkBaseUrl),
+    webBaseUrl: optionalChecked(options.webBaseUrl ?? Config.string(variables.webBaseUrl), checkWebBaseUrl),
+    timeout: optionalChecked(options.timeout ?? Config.string(variables.timeout), checkTimeout),
+    retry: options.retry === undefined ? Config.succeed(Option.none()) : Config.option(options.retry)
+  }).pipe(Config.map((settings): TmdbConfigSettings => ({
+    baseUrl: Option.getOrUndefined(settings.baseUrl),
+    webBaseUrl: Option.getOrUndefined(settings.webBaseUrl),
+    timeout: Option.getOrUndefined(settings.timeout),
+    retry: Option.getOrUndefined(settings.retry)
+  })))
+
+const optionsFrom = (options: TmdbConfigFromConfig): Config.Config<TmdbConfigOptions> =>
+  Config.all({
+    accessToken: optionalChecked(options.accessToken ?? envSecret(variables.accessToken), checkAccessToken),
+    apiKey: optionalChecked(options.apiKey ?? envSecret(variables.apiKey), checkApiKey),
+    settings: settingsFrom(options)
+  }).pipe(
+    Config.mapOrFail(({ accessToken, apiKey, settings }): Either.Either<TmdbConfigOptions, ConfigError.ConfigError> => {
+      if (Option.isSome(accessToken)) return Either.right({ ...settings, accessToken: accessToken.value })
+      if (Option.isSome(apiKey)) return Either.right({ ...settings, apiKey: apiKey.value })
+      return Either.left(ConfigError.MissingData([variables.accessToken], missingCredentialMessage))
+    })
+  )
+
+const makeLayer = (
+  tag: Context.Tag<TmdbConfig, TmdbConfigShape>,
+  config: Config.Config<TmdbConfigOptions>
+): Layer.Layer<TmdbConfig, ConfigError.ConfigError> => Layer.effect(tag, Effect.flatMap(config, validate))
 
 /**
- * The configuration of the TMDB client: credential, URLs, timeout and retry policy.
+ * {@link TmdbConfig.layerConfig}: a function of the settings' `Config`s that is also, for the programs written
+ * before it took options, the layer that reads everything from the environment.
+ *
+ * @since 0.2.0
+ */
+export type LayerConfig =
+  & ((options?: TmdbConfigFromConfig) => Layer.Layer<TmdbConfig, ConfigError.ConfigError>)
+  & Layer.Layer<TmdbConfig, ConfigError.ConfigError>
+
+const makeLayerConfig = (tag: Context.Tag<TmdbConfig, TmdbConfigShape>): LayerConfig => {
+  const fromEnvironment = makeLayer(tag, optionsFrom({}))
+  const fn = (options: TmdbConfigFromConfig = {}) => makeLayer(tag, optionsFrom(options))
+  // Until 0.1 `layerConfig` was a layer value: the function carries that layer's fields and prototype, so that
+  // `Effect.provide(TmdbConfig.layerConfig)` keeps working.
+  return Object.assign(Object.setPrototypeOf(fn, Object.getPrototypeOf(fromEnvironment)), fromEnvironment)
+}
+
+/**
+ * The configuration of the TMDB client: credential, URLs, timeout and retry policy. Every layer checks the settings
+ * when it is built, before any request, and fails with a `ConfigError` that names the setting and the fix.
  *
  * @example
  * ```ts
@@ -133,45 +314,52 @@ const config: Config.Config<TmdbConfigOptions> = Config.all({
  * @since 0.1.0
  */
 export class TmdbConfig extends Context.Tag("effect-tmdb-auth/TmdbConfig")<TmdbConfig, TmdbConfigShape>() {
-  /** Builds the configuration value from explicit options. */
-  static make(options: TmdbConfigOptions): TmdbConfigShape {
-    const credential = options.accessToken !== undefined
-      ? Credential.AccessToken({ token: toRedacted(options.accessToken) })
-      : Credential.ApiKey({ key: toRedacted(options.apiKey!) })
-    return {
-      credential,
-      baseUrl: trimSlash(options.baseUrl ?? defaultBaseUrl),
-      webBaseUrl: trimSlash(options.webBaseUrl ?? defaultWebBaseUrl),
-      timeout: Duration.decode(options.timeout ?? defaultTimeout),
-      retrySchedule: retrySchedule(options.retry)
-    }
+  /**
+   * Checks the options and builds the configuration value. Fails with a `ConfigError` (`InvalidData` at the
+   * setting's name) for a base URL that is not an http(s) origin or ends in `/3` or `/4`, an empty credential or one
+   * with whitespace or control characters, a timeout that is not positive, or impossible retry settings.
+   *
+   * @since 0.2.0
+   */
+  static make(options: TmdbConfigOptions): Effect.Effect<TmdbConfigShape, ConfigError.ConfigError> {
+    return Effect.suspend(() => validate(options))
   }
 
   /**
    * The options read from `Config` (environment variables by default), as used by {@link TmdbConfig.layerConfig}:
-   * to combine with your own settings.
+   * to combine with your own settings. Each value is checked as it is read.
    */
-  static readonly config: Config.Config<TmdbConfigOptions> = config
+  static readonly config: Config.Config<TmdbConfigOptions> = optionsFrom({})
 
   /** The settings alone (`TMDB_BASE_URL`, `TMDB_WEB_URL`, `TMDB_TIMEOUT`), for a credential that comes from elsewhere. */
-  static readonly settingsConfig: Config.Config<TmdbConfigSettings> = settingsConfig
+  static readonly settingsConfig: Config.Config<TmdbConfigSettings> = settingsFrom({})
 
-  /** A layer from explicit options. */
-  static layer(options: TmdbConfigOptions): Layer.Layer<TmdbConfig> {
-    return Layer.sync(TmdbConfig, () => TmdbConfig.make(options))
+  /** The variables read by {@link TmdbConfig.layerConfig} for the settings it is not given. */
+  static readonly variables = variables
+
+  /**
+   * A layer from explicit options, checked when it is built (see {@link TmdbConfig.make}).
+   *
+   * @since 0.2.0 fails with a `ConfigError` for a mistaken setting.
+   */
+  static layer(options: TmdbConfigOptions): Layer.Layer<TmdbConfig, ConfigError.ConfigError> {
+    return Layer.effect(TmdbConfig, TmdbConfig.make(options))
   }
 
   /**
-   * Reads the configuration through Effect `Config` (environment variables by default):
-   * `TMDB_ACCESS_TOKEN` (preferred) or `TMDB_API_KEY`, and the optional `TMDB_BASE_URL`, `TMDB_WEB_URL` and
-   * `TMDB_TIMEOUT` (a duration such as `5 seconds`). Fails with a `ConfigError` naming both credential variables
-   * when neither is set.
+   * Reads the configuration through Effect `Config`. Each setting may be given as a `Config`
+   * (`accessToken: Config.redacted("MY_TMDB_TOKEN")`); those left out are read from `TMDB_ACCESS_TOKEN` (preferred)
+   * or `TMDB_API_KEY`, and the optional `TMDB_BASE_URL`, `TMDB_WEB_URL` and `TMDB_TIMEOUT` (a duration such as
+   * `5 seconds`). Fails with a `ConfigError` naming the variable for a mistaken value, and naming both credential
+   * variables when neither is set. `TmdbConfig.layerConfig` without a call is the same as `layerConfig()`.
+   *
+   * @example
+   * ```ts
+   * const Live = AuthService.layer.pipe(
+   *   Layer.provide(TmdbConfig.layerConfig({ accessToken: Config.redacted("MY_TMDB_TOKEN") })),
+   *   Layer.provide(FetchHttpClient.layer)
+   * )
+   * ```
    */
-  static layerConfig: Layer.Layer<TmdbConfig, ConfigError.ConfigError> = Layer.effect(
-    TmdbConfig,
-    Effect.gen(function*() {
-      const options = yield* config
-      return TmdbConfig.make(options)
-    })
-  )
+  static readonly layerConfig: LayerConfig = makeLayerConfig(this)
 }

@@ -8,7 +8,10 @@
  *
  * @since 0.1.0
  */
-import { DateTime, Duration, Predicate, Schema } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
 
 /** Where and how TMDB answered: shared by every error that comes from a TMDB answer. */
 const Answer = {
@@ -116,19 +119,39 @@ export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited"
 }
 
 /**
+ * Which application credential a request carried: the API Read Access Token (`Authorization: Bearer`) or the v3
+ * API key (`api_key`).
+ *
+ * @since 0.2.0
+ */
+export const CredentialKind = Schema.Literal("AccessToken", "ApiKey")
+
+/** @since 0.2.0 */
+export type CredentialKind = typeof CredentialKind.Type
+
+/**
  * The application credential (API key or read access token) was refused: codes 7 (invalid), 10 (suspended),
- * 3 (no permission).
+ * 3 (no permission). `credential` says which kind was sent.
  *
  * @since 0.1.0
  */
-export class InvalidApiKey extends Schema.TaggedError<InvalidApiKey>()("InvalidApiKey", Answer) {
+export class InvalidApiKey extends Schema.TaggedError<InvalidApiKey>()("InvalidApiKey", {
+  ...Answer,
+  /** The kind of credential the refused request carried (absent only for errors built by hand). */
+  credential: Schema.optional(CredentialKind)
+}) {
   override get message(): string {
     const what = this.statusCode === 10
       ? "is suspended"
       : this.statusCode === 3
       ? "has no permission for this service"
       : "is invalid"
-    return `TMDB says the API key or read access token ${what} ${describe(this)}`
+    const sent = this.credential === "AccessToken"
+      ? "the API Read Access Token (sent as Authorization: Bearer)"
+      : this.credential === "ApiKey"
+      ? "the v3 API key (sent as the api_key query parameter)"
+      : "the API key or read access token"
+    return `TMDB says ${sent} ${what} ${describe(this)}`
   }
 }
 

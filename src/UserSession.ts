@@ -3,7 +3,9 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { AccessToken } from "./AccessToken.js"
 import type { LoginOptions } from "./AuthService.js"
 import { AuthService } from "./AuthService.js"

@@ -72,6 +72,33 @@ describe("AuthService.validateKey", () => {
       }
     }).pipe(Effect.provide(setup([tmdbError(401, 7), tmdbError(401, 10), tmdbError(401, 3)]))))
 
+  it.effect("a refused read access token: the error says a Bearer access token was sent", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.flatMap(AuthService, (auth) => auth.validateKey))
+      expect(error).toMatchObject({ _tag: "InvalidApiKey", credential: "AccessToken" })
+      expect(error.message).toContain("the API Read Access Token (sent as Authorization: Bearer) is invalid")
+    }).pipe(Effect.provide(setup([tmdbError(401, 7)]))))
+
+  it.effect("a refused API key: the error says the api_key parameter was sent", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Effect.flatMap(AuthService, (auth) => auth.validateKey))
+      expect(error).toMatchObject({ _tag: "InvalidApiKey", credential: "ApiKey" })
+      expect(error.message).toContain("the v3 API key (sent as the api_key query parameter) is invalid")
+    }).pipe(Effect.provide(setup([tmdbError(401, 7)], { mode: "apiKey" }))))
+
+  it.effect("with both an access token and an API key configured, the access token is sent", () =>
+    Effect.gen(function*() {
+      yield* Effect.flatMap(AuthService, (auth) => auth.validateKey)
+      const [request] = yield* Scripted.Script.pipe(Effect.flatMap((s) => s.requests))
+      expect(request?.headers["authorization"]).toBe(`Bearer ${ACCESS_TOKEN}`)
+      expect(request?.url.searchParams.has("api_key")).toBe(false)
+    }).pipe(Effect.provide(
+      AuthService.layer.pipe(Layer.provideMerge(Layer.merge(
+        TmdbConfig.layer({ accessToken: ACCESS_TOKEN, apiKey: API_KEY, baseUrl: "https://tmdb.test" }),
+        Scripted.layer([ok({})])
+      )))
+    )))
+
   it.effect("fails with TmdbUnavailable on codes 9, 11, 15, 24, 43, 46 and a bare 5xx", () =>
     Effect.gen(function*() {
       const auth = yield* AuthService

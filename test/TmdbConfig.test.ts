@@ -1,6 +1,8 @@
+import { HttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigError, ConfigProvider, Duration, Effect, Either, Layer, Redacted } from "effect"
-import { TmdbConfig } from "../src/index.js"
+import { Config, ConfigError, ConfigProvider, Duration, Effect, Either, Layer, Option, Redacted, Ref } from "effect"
+import type { TmdbConfigOptions } from "../src/index.js"
+import { AuthService, TmdbConfig } from "../src/index.js"
 
 const fromEnv = (env: Record<string, string>) =>
   TmdbConfig.pipe(
@@ -59,5 +61,131 @@ describe("TmdbConfig.layer", () => {
       expect(config.credential._tag).toBe("AccessToken")
       expect(Duration.toSeconds(config.timeout)).toBe(2)
       expect(JSON.stringify(config.credential)).not.toContain("\"t\"")
+    }))
+})
+
+/** Builds AuthService on `config` over an HttpClient that dies if any request is sent. */
+const buildWith = (config: Layer.Layer<TmdbConfig, ConfigError.ConfigError>) =>
+  Effect.gen(function*() {
+    const sent = yield* Ref.make(0)
+    const client = HttpClient.make((request) =>
+      Effect.zipRight(Ref.update(sent, (n) => n + 1), Effect.dieMessage(`unexpected request ${request.url}`))
+    )
+    const built = yield* Effect.either(
+      Layer.build(
+        AuthService.layer.pipe(Layer.provide(config), Layer.provide(Layer.succeed(HttpClient.HttpClient, client)))
+      )
+        .pipe(Effect.scoped)
+    )
+    expect(yield* Ref.get(sent)).toBe(0)
+    return built
+  })
+
+const mistakes: ReadonlyArray<readonly [string, TmdbConfigOptions, string, ReadonlyArray<string>]> = [
+  ["a baseUrl that is not http(s)", { accessToken: "t", baseUrl: "ftp://x" }, "baseUrl", ["http(s) URL", "ftp://x"]],
+  ["a baseUrl that is not a URL", { accessToken: "t", baseUrl: "not-a-url" }, "baseUrl", ["http(s) URL"]],
+  ["a baseUrl ending in /3", { accessToken: "t", baseUrl: "https://api.themoviedb.org/3" }, "baseUrl", [
+    "without the version path",
+    "use \"https://api.themoviedb.org\""
+  ]],
+  ["a baseUrl ending in /4/", { accessToken: "t", baseUrl: "https://proxy.test/tmdb/4/" }, "baseUrl", [
+    "use \"https://proxy.test/tmdb\""
+  ]],
+  ["a webBaseUrl that is not http(s)", { accessToken: "t", webBaseUrl: "javascript:alert(1)" }, "webBaseUrl", [
+    "http(s) URL"
+  ]],
+  ["an empty access token", { accessToken: "" }, "accessToken", ["is empty"]],
+  ["an access token with a newline", { accessToken: Redacted.make("eyJ-token\n") }, "accessToken", [
+    "whitespace or a control character"
+  ]],
+  ["an API key with a space", { apiKey: "abc def" }, "apiKey", ["whitespace or a control character"]],
+  ["an API key with a control character", { apiKey: "abc\u0007" }, "apiKey", ["control character"]],
+  ["a zero timeout", { accessToken: "t", timeout: 0 }, "timeout", ["positive"]],
+  ["a negative timeout", { accessToken: "t", timeout: "-5 seconds" as Duration.DurationInput }, "timeout", [
+    "positive"
+  ]],
+  ["a negative retry count", { accessToken: "t", retry: { maxRetries: -1 } }, "retry", ["maxRetries"]]
+]
+
+describe("configuration is checked when the layer is built", () => {
+  for (const [what, options, setting, phrases] of mistakes) {
+    it.effect(`TmdbConfig.layer refuses ${what} with a ConfigError at ${setting}, before any request`, () =>
+      Effect.gen(function*() {
+        const result = yield* buildWith(TmdbConfig.layer(options))
+        expect(Either.isLeft(result)).toBe(true)
+        const error = Either.getLeft(result).pipe(Option.getOrThrow)
+        expect(ConfigError.isConfigError(error)).toBe(true)
+        expect(String(error)).toContain(`Invalid data at ${setting}`)
+        for (const phrase of phrases) expect(String(error)).toContain(phrase)
+        // A secret that was refused is not repeated in the message.
+        if (setting === "accessToken" || setting === "apiKey") {
+          expect(String(error)).not.toContain("eyJ-token")
+          expect(String(error)).not.toContain("abc")
+        }
+      }))
+  }
+
+  it.effect("TmdbConfig.make is an Effect that fails the same way", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(TmdbConfig.make({ apiKey: "k", baseUrl: "https://api.themoviedb.org/3" }))
+      expect(String(error)).toContain("Invalid data at baseUrl")
+      const config = yield* TmdbConfig.make({ apiKey: "k", baseUrl: "http://127.0.0.1:9/prefix/" })
+      expect(config.baseUrl).toBe("http://127.0.0.1:9/prefix")
+    }))
+
+  const fromEnvironment: ReadonlyArray<readonly [Record<string, string>, string]> = [
+    [{ TMDB_API_KEY: "k", TMDB_BASE_URL: "not-a-url" }, "TMDB_BASE_URL"],
+    [{ TMDB_API_KEY: "k", TMDB_BASE_URL: "https://api.themoviedb.org/3" }, "TMDB_BASE_URL"],
+    [{ TMDB_API_KEY: "k", TMDB_WEB_URL: "ftp://x" }, "TMDB_WEB_URL"],
+    [{ TMDB_ACCESS_TOKEN: "eyJ\ntoken" }, "TMDB_ACCESS_TOKEN"],
+    [{ TMDB_API_KEY: "k k" }, "TMDB_API_KEY"],
+    [{ TMDB_API_KEY: "k", TMDB_TIMEOUT: "0 seconds" }, "TMDB_TIMEOUT"]
+  ]
+  for (const [env, variable] of fromEnvironment) {
+    it.effect(`TmdbConfig.layerConfig names ${variable} for a mistaken value (${JSON.stringify(env)})`, () =>
+      Effect.gen(function*() {
+        const result = yield* buildWith(
+          TmdbConfig.layerConfig.pipe(Layer.provide(Layer.setConfigProvider(ConfigProvider.fromJson(env))))
+        )
+        const error = Either.getLeft(result).pipe(Option.getOrThrow)
+        expect(String(error)).toContain(`Invalid data at ${variable}`)
+        expect(String(error)).not.toContain("eyJ")
+      }))
+  }
+})
+
+describe("TmdbConfig.layerConfig with Config values", () => {
+  const withEnv = (env: Record<string, string>) => Layer.setConfigProvider(ConfigProvider.fromJson(env))
+
+  it.effect("reads each setting given as a Config, the others from the TMDB_* variables", () =>
+    Effect.gen(function*() {
+      const config = yield* TmdbConfig.pipe(Effect.provide(
+        TmdbConfig.layerConfig({ accessToken: Config.redacted("MY_TMDB_TOKEN"), timeout: Config.succeed("3 seconds") })
+          .pipe(Layer.provide(withEnv({ MY_TMDB_TOKEN: "eyJ-mine", TMDB_BASE_URL: "http://127.0.0.1:8080" })))
+      ))
+      expect(config.credential._tag).toBe("AccessToken")
+      if (config.credential._tag === "AccessToken") expect(Redacted.value(config.credential.token)).toBe("eyJ-mine")
+      expect(Duration.toSeconds(config.timeout)).toBe(3)
+      expect(config.baseUrl).toBe("http://127.0.0.1:8080")
+    }))
+
+  it.effect("a credential Config without data counts as not given: the API key from TMDB_API_KEY is used", () =>
+    Effect.gen(function*() {
+      const config = yield* TmdbConfig.pipe(Effect.provide(
+        TmdbConfig.layerConfig({ accessToken: Config.redacted("MY_TMDB_TOKEN") }).pipe(
+          Layer.provide(withEnv({ TMDB_API_KEY: "key" }))
+        )
+      ))
+      expect(config.credential._tag).toBe("ApiKey")
+    }))
+
+  it.effect("TmdbConfig.layerConfig() and TmdbConfig.layerConfig (as a layer, as in 0.1) read the same", () =>
+    Effect.gen(function*() {
+      const env = withEnv({ TMDB_API_KEY: "key", TMDB_TIMEOUT: "4 seconds" })
+      const called = yield* TmdbConfig.pipe(Effect.provide(TmdbConfig.layerConfig().pipe(Layer.provide(env))))
+      const asLayer = yield* TmdbConfig.pipe(Effect.provide(TmdbConfig.layerConfig), Effect.provide(env))
+      expect(Duration.toSeconds(called.timeout)).toBe(4)
+      expect(Duration.toSeconds(asLayer.timeout)).toBe(4)
+      expect(asLayer.credential._tag).toBe("ApiKey")
     }))
 })

@@ -2,9 +2,15 @@
  * The `tmdb-auth` command line, built with @effect/cli on the library's public API.
  */
 import { Args, Command, HelpDoc, Options, Prompt } from "@effect/cli"
-import { FileSystem } from "@effect/platform"
-import { Console, Duration, Effect, Option, Redacted, Schema } from "effect"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import { spawn } from "node:child_process"
+import { createRequire } from "node:module"
 import { awaitApproval } from "../Approval.js"
 import { AuthService } from "../AuthService.js"
 import { FakeTmdb } from "../testing/FakeTmdb.js"
@@ -30,6 +36,28 @@ const readStdinLine = Effect.async<string>((resume) => {
 })
 
 const stdinIsTerminal = () => process.stdin.isTTY === true
+
+const LoginJson = Schema.parseJson(Schema.Struct({ session_id: Schema.Redacted(Schema.NonEmptyTrimmedString) }))
+
+/** A session id as piped in: the bare id, or the JSON that `login --json` prints (`tmdb-auth login --json | tmdb-auth logout`). */
+const sessionIdFromInput = (line: string): Effect.Effect<Redacted.Redacted<string>, UsageError> => {
+  const text = line.trim()
+  if (!text.startsWith("{")) {
+    return text === ""
+      ? Effect.fail(
+        new UsageError({ message: "no session id on standard input: pass it as an argument or pipe it in" })
+      )
+      : Effect.succeed(Redacted.make(text))
+  }
+  return Schema.decode(LoginJson)(text).pipe(
+    Effect.map((json) => json.session_id),
+    Effect.mapError(() =>
+      new UsageError({
+        message: "standard input holds JSON without a \"session_id\" string (expected what login --json prints)"
+      })
+    )
+  )
+}
 
 /** Opens the user's browser when one is available; says nothing when not (the URL is printed anyway). */
 const openBrowser = (url: string) =>
@@ -132,7 +160,9 @@ const logout = Command.make(
   {
     ...connectionOptions,
     sessionId: Args.redacted({ name: "session-id" }).pipe(
-      Args.withDescription("the session to delete; `-` or none reads it from standard input"),
+      Args.withDescription(
+        "the session to delete; `-` or none reads it from standard input, as the id or as the JSON `login --json` prints"
+      ),
       Args.optional
     )
   },
@@ -140,7 +170,7 @@ const logout = Command.make(
     withAuth(flags, (auth) =>
       Effect.gen(function*() {
         const given = Option.filter(flags.sessionId, (id) => Redacted.value(id) !== "-")
-        const sessionId = Option.isSome(given) ? given.value : Redacted.make((yield* readStdinLine).trim())
+        const sessionId = Option.isSome(given) ? given.value : yield* Effect.flatMap(readStdinLine, sessionIdFromInput)
         yield* auth.deleteSession(sessionId)
         yield* Console.log("Session deleted.")
       }))
@@ -223,4 +253,7 @@ export const command = Command.make("tmdb-auth").pipe(
   Command.withSubcommands([demoCommand, login, guest, logout, validateKey, fakeServer])
 )
 
-export const run = Command.run(command, { name: "tmdb-auth", version: "0.1.0" })
+// The package's own package.json: two levels up from both src/cli/Cli.ts and the bundled dist/cli/main.js.
+const { version } = createRequire(import.meta.url)("../../package.json") as { readonly version: string }
+
+export const run = Command.run(command, { name: "tmdb-auth", version })

@@ -2,9 +2,15 @@
  * The connection options every TMDB command shares, and the layer they make.
  */
 import { Options } from "@effect/cli"
-import { NodeHttpClient } from "@effect/platform-node"
-import type { ConfigError } from "effect"
-import { Context, Effect, HashMap, Layer, Logger, LogLevel, Option } from "effect"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as HashMap from "effect/HashMap"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
 import { AuthService } from "../AuthService.js"
 import { TmdbConfig, type TmdbConfigOptions } from "../TmdbConfig.js"
 
@@ -26,7 +32,12 @@ export const connectionOptions = {
   apiKey: Options.redacted("api-key").pipe(
     Options.withDescription("v3 API key (default TMDB_API_KEY)"),
     Options.optional
-  )
+  ),
+  retries: Options.integer("retries").pipe(
+    Options.withDescription("retries after a failed attempt, at most (default 5; 0 fails at the first failure)"),
+    Options.optional
+  ),
+  noRetry: Options.boolean("no-retry").pipe(Options.withDescription("fail fast: the same as --retries 0"))
 }
 
 export type ConnectionFlags = {
@@ -53,10 +64,12 @@ export const resolveConfig = (flags: ConnectionFlags): Effect.Effect<TmdbConfigO
     const baseUrl = Option.getOrUndefined(flags.baseUrl) ?? fromEnv.baseUrl
     const webUrl = Option.getOrUndefined(flags.webUrl) ??
       (baseUrl !== undefined && isLoopback(baseUrl) ? baseUrl : fromEnv.webBaseUrl)
+    const maxRetries = flags.noRetry ? 0 : Option.getOrUndefined(flags.retries)
     return {
       ...fromEnv,
       ...(baseUrl === undefined ? {} : { baseUrl }),
-      ...(webUrl === undefined ? {} : { webBaseUrl: webUrl })
+      ...(webUrl === undefined ? {} : { webBaseUrl: webUrl }),
+      ...(maxRetries === undefined ? {} : { retry: { maxRetries } })
     }
   })
 
@@ -75,7 +88,7 @@ export const authLayer = (flags: ConnectionFlags): Layer.Layer<AuthService, Conf
   Layer.unwrapEffect(Effect.map(resolveConfig(flags), authLayerFor))
 
 /** AuthService for explicit options, over undici. */
-export const authLayerFor = (options: TmdbConfigOptions): Layer.Layer<AuthService> =>
+export const authLayerFor = (options: TmdbConfigOptions): Layer.Layer<AuthService, ConfigError.ConfigError> =>
   AuthService.layer.pipe(Layer.provide(TmdbConfig.layer(options)), Layer.provide(NodeHttpClient.layerUndici))
 
 /** Builds the service into the current scope. */

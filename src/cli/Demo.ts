@@ -1,7 +1,12 @@
 /**
  * `tmdb-auth demo`: the whole authentication story, on an embedded FakeTmdb unless credentials are given.
  */
-import { Console, DateTime, Duration, Effect, Option, Redacted } from "effect"
+import * as Console from "effect/Console"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import type { AuthServiceShape } from "../AuthService.js"
 import { FakeTmdb } from "../testing/FakeTmdb.js"
 import { buildAuth, type ConnectionFlags, progressLogger, resolveConfig } from "./Connection.js"

@@ -1,12 +1,18 @@
 /**
  * How the CLI ends: one clear sentence and a distinct exit code per kind of expected failure.
  */
-import { ValidationError } from "@effect/cli"
-import { Terminal } from "@effect/platform"
-import { Cause, ConfigError, Data, Exit, Option, Predicate } from "effect"
+import { HelpDoc, ValidationError } from "@effect/cli"
+import * as Terminal from "@effect/platform/Terminal"
+import * as Cause from "effect/Cause"
+import * as ConfigError from "effect/ConfigError"
+import * as Data from "effect/Data"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import { ApprovalDenied, ApprovalTimeout } from "../Approval.js"
 import { missingCredentialMessage } from "../TmdbConfig.js"
 import { isAuthError } from "../TmdbError.js"
+import { plain } from "./Output.js"
 
 /** The exit codes, as documented in `tmdb-auth --help` and the README. */
 export const ExitCodes = {
@@ -51,11 +57,45 @@ export class UsageError extends Data.TaggedError("UsageError")<{ readonly messag
 /** Ends a message with one full stop. */
 const sentence = (text: string) => /[.!?]$/.test(text) ? text : `${text}.`
 
+/** The mistakes a `ConfigError` holds, one clause each: `WHERE: what is wrong`. */
+export const configErrorText = (error: ConfigError.ConfigError): string =>
+  ConfigError.reduceWithContext(error, undefined, {
+    andCase: (_, left: string, right: string) => `${left}; ${right}`,
+    orCase: (_, left: string, right: string) => `${left}; ${right}`,
+    invalidDataCase: (_, path, message) => path.length === 0 ? message : `${path.join(".")}: ${message}`,
+    missingDataCase: (_, path, message) => path.length === 0 ? message : `${path.join(".")}: ${message}`,
+    sourceUnavailableCase: (_, path, message) => `${path.join(".")}: ${message}`,
+    unsupportedCase: (_, __, message) => message
+  })
+
+/** How an expected failure is reported: exit code, one sentence, and a tag for `--json` output. */
+export interface Failure {
+  readonly code: number
+  readonly sentence: string
+  readonly tag: string
+  /** @effect/cli has already printed it (a command-line mistake, with the usage). */
+  readonly shown?: boolean
+}
+
 /** What to tell the user for an expected failure, and the exit code; undefined for anything unexpected. */
-export const describeFailure = (
-  error: unknown
-): { readonly code: number; readonly sentence: string } | undefined => {
-  if (ValidationError.isValidationError(error)) return { code: ExitCodes.usage, sentence: "" }
+export const describeFailure = (error: unknown): Failure | undefined => {
+  const failure = describe(error)
+  if (failure === undefined) return undefined
+  const tag = ValidationError.isValidationError(error) || error instanceof UsageError
+    ? "UsageError"
+    : Predicate.hasProperty(error, "_tag") && typeof error._tag === "string"
+    ? error._tag
+    : ConfigError.isConfigError(error)
+    ? "ConfigError"
+    : "Error"
+  return { ...failure, tag }
+}
+
+const describe = (error: unknown): Omit<Failure, "tag"> | undefined => {
+  if (ValidationError.isValidationError(error)) {
+    const text = plain(HelpDoc.toAnsiText(error.error)).trim().replace(/\s*\n\s*/g, " ")
+    return { code: ExitCodes.usage, sentence: text === "" ? "" : sentence(text), shown: true }
+  }
   if (error instanceof UsageError) return { code: ExitCodes.usage, sentence: sentence(error.message) }
   // Ctrl-C at a prompt: the same as Ctrl-C anywhere else.
   if (error instanceof Terminal.QuitException) return { code: ExitCodes.interrupted, sentence: "" }
@@ -65,7 +105,7 @@ export const describeFailure = (
         code: ExitCodes.invalidApiKey,
         sentence: "No TMDB credential: set TMDB_ACCESS_TOKEN (or TMDB_API_KEY), or pass --access-token (or --api-key)."
       }
-      : { code: ExitCodes.usage, sentence: `Invalid configuration: ${String(error)}` }
+      : { code: ExitCodes.usage, sentence: sentence(`Invalid configuration: ${configErrorText(error)}`) }
   }
   if (Predicate.isTagged(error, "ServeError")) {
     const cause = (error as { readonly cause?: unknown }).cause

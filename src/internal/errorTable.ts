@@ -2,8 +2,8 @@
  * The one table that turns a TMDB answer into a typed error. Endpoints never interpret errors themselves: they
  * name the endpoint-specific errors they can produce, and any code outside that list becomes a `TmdbError`.
  */
-import type { Duration } from "effect"
-import type { InvalidCredentialsReason } from "../TmdbError.js"
+import type * as Duration from "effect/Duration"
+import type { CredentialKind, InvalidCredentialsReason } from "../TmdbError.js"
 import {
   InvalidApiKey,
   InvalidCredentials,
@@ -30,6 +30,8 @@ export interface Answer {
   readonly statusCode: number | undefined
   readonly statusMessage: string | undefined
   readonly retryAfter: Duration.Duration | undefined
+  /** The kind of application credential the request carried. */
+  readonly credential: CredentialKind
 }
 
 type Rule =
@@ -94,7 +96,7 @@ export const fromAnswer = <T extends SpecificTag>(
     case "RateLimited":
       return new RateLimited(withRetryAfter(answer))
     case "InvalidApiKey":
-      return new InvalidApiKey(fields(answer))
+      return new InvalidApiKey({ ...fields(answer), credential: answer.credential })
     case "TmdbUnavailable":
       return new TmdbUnavailable(withRetryAfter(answer))
     case "InvalidCredentials":

@@ -2,8 +2,13 @@
  * The engine of FakeTmdb: TMDB's authentication behaviour over in-memory state, independent of how requests
  * arrive (in-memory HttpClient or a real HTTP server). Time comes from the caller's `Clock`.
  */
-import { Clock, Data, DateTime, Duration, Effect, Random, Redacted } from "effect"
-import { randomBytes } from "node:crypto"
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
 import { formatTmdbDate } from "./wire.js"
 
 /** A user account of the fake. */
@@ -193,19 +198,30 @@ const failure = (code: number, headers?: Record<string, string>) =>
 
 /** Unpredictable ids, like TMDB's (40 hex characters for tokens and sessions, 32 for guest sessions). */
 const hex = (() => {
-  // One call to the system's generator per 4 KiB of ids instead of one per id.
-  let pool = randomBytes(4096)
-  let offset = 0
+  // One call to the system's generator per 4 KiB of ids instead of one per id; Web Crypto, so the fake also runs in
+  // browsers (Node 20 has it as a global too).
+  const pool = new Uint8Array(4096)
+  let offset = pool.length
+  const digits = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"))
   return (length: number): string => {
     const bytes = length / 2
     if (offset + bytes > pool.length) {
-      pool = randomBytes(4096)
+      globalThis.crypto.getRandomValues(pool)
       offset = 0
     }
+    let text = ""
+    for (let i = offset; i < offset + bytes; i++) text += digits[pool[i]!]
     offset += bytes
-    return pool.toString("hex", offset - bytes, offset)
+    return text
   }
 })()
+
+/** base64url of a UTF-8 string, without Node's Buffer. */
+const base64url = (text: string): string =>
+  btoa(String.fromCharCode(...new TextEncoder().encode(text))).replace(/\+/g, "-").replace(/\//g, "_").replace(
+    /=+$/,
+    ""
+  )
 
 interface RequestTokenState {
   readonly version: 3 | 4
@@ -587,9 +603,7 @@ export class Engine {
     if (token.approvedBy === undefined) return failure(41)
     token.used = true
     // JWT-shaped, like TMDB's; the signature part is random so that every token is new.
-    const accessToken = `eyJhbGciOiJIUzI1NiJ9.${
-      Buffer.from(JSON.stringify({ sub: token.approvedBy })).toString("base64url")
-    }.${hex(32)}`
+    const accessToken = `eyJhbGciOiJIUzI1NiJ9.${base64url(JSON.stringify({ sub: token.approvedBy }))}.${hex(32)}`
     this.v4Tokens.set(accessToken, token.approvedBy)
     return success({
       status_code: 1,

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 
 /** Logs, and does not raise, a failure to release a session or token: the program's own outcome stands. */
 export const releaseQuietly =

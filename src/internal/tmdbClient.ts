@@ -2,9 +2,19 @@
  * The TMDB HTTP pipeline shared by every endpoint: authenticate, send, time out, decode, map errors, retry.
  * The application credential leaves its `Redacted` wrapper only here, on its way to the wire.
  */
-import type { HttpClientError, HttpClientResponse } from "@effect/platform"
-import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { DateTime, Duration, Effect, Either, Option, ParseResult, Redacted, Schedule, Schema } from "effect"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import { isRetryable } from "../RetryPolicy.js"
 import { TmdbConfig } from "../TmdbConfig.js"
 import type { RetryableError } from "../TmdbError.js"
@@ -131,7 +141,8 @@ export const make = Effect.gen(function*() {
         httpStatus: status,
         statusCode: Option.getOrUndefined(Option.flatMapNullable(body, (b) => b.status_code)),
         statusMessage: Option.getOrUndefined(Option.flatMapNullable(body, (b) => b.status_message)),
-        retryAfter: parseRetryAfter(response.headers["retry-after"], now)
+        retryAfter: parseRetryAfter(response.headers["retry-after"], now),
+        credential: credential._tag
       }, options.errors)))
   }
 

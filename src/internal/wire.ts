@@ -1,5 +1,7 @@
 /** TMDB's JSON, as it is on the wire. */
-import { DateTime, ParseResult, Schema } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 
 const tmdbDateTime = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) UTC$/
 

@@ -7,20 +7,21 @@
  *
  * @since 0.1.0
  */
-import {
-  HttpClient,
-  HttpClientError,
-  HttpClientResponse,
-  HttpMiddleware,
-  HttpServer,
-  HttpServerRequest,
-  HttpServerResponse
-} from "@effect/platform"
-import type { HttpServerError } from "@effect/platform"
-import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
-import type { Scope } from "effect"
-import { Clock, Context, Effect, Layer, Redacted } from "effect"
-import * as Http from "node:http"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpServer from "@effect/platform/HttpServer"
+import type * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Clock from "effect/Clock"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import { RequestTokenV4 } from "../AccessToken.js"
 import { AuthService } from "../AuthService.js"
 import type {
@@ -34,6 +35,7 @@ import type {
   RouteCount
 } from "../internal/fakeTmdb.js"
 import { defaults, Engine, Fault } from "../internal/fakeTmdb.js"
+import { nodeHttpServer } from "../internal/nodePlatform.js"
 import { RequestToken } from "../RequestToken.js"
 import type { Secret, TmdbConfigSettings } from "../TmdbConfig.js"
 import { TmdbConfig } from "../TmdbConfig.js"
@@ -154,7 +156,7 @@ const inMemoryClient = (engine: Engine): HttpClient.HttpClient =>
   )
 
 /** The server face: the same engine behind a platform HttpServer app. */
-const serverApp = (engine: Engine) =>
+const serverApp = (engine: Engine, destroySocket: (request: HttpServerRequest.HttpServerRequest) => void) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const body = request.method === "GET" ? "" : yield* Effect.orElseSucceed(request.text, () => "")
@@ -166,7 +168,7 @@ const serverApp = (engine: Engine) =>
     }
     const outcome = yield* engine.handle(incoming)
     if (outcome._tag === "Reset") {
-      NodeHttpServerRequest.toIncomingMessage(request).socket.destroy()
+      destroySocket(request)
       return HttpServerResponse.empty({ status: 499 })
     }
     return HttpServerResponse.text(outcome.body, {
@@ -215,7 +217,7 @@ export class FakeTmdb extends Context.Tag("effect-tmdb-auth/testing/FakeTmdb")<F
   static layerAuthService(
     options: FakeTmdbOptions = {},
     settings: TmdbConfigSettings = {}
-  ): Layer.Layer<AuthService | TmdbConfig | HttpClient.HttpClient | FakeTmdb> {
+  ): Layer.Layer<AuthService | TmdbConfig | HttpClient.HttpClient | FakeTmdb, ConfigError.ConfigError> {
     return AuthService.layer.pipe(
       Layer.provideMerge(
         Layer.merge(
@@ -237,12 +239,17 @@ export class FakeTmdb extends Context.Tag("effect-tmdb-auth/testing/FakeTmdb")<F
   static serve(options: ServeOptions = {}): Effect.Effect<FakeTmdbServer, HttpServerError.ServeError, Scope.Scope> {
     return Effect.gen(function*() {
       const engine = new Engine(options)
+      const { Http, NodeHttpServer, NodeHttpServerRequest } = yield* nodeHttpServer("FakeTmdb.serve")
       const server = yield* NodeHttpServer.make(() => Http.createServer(), {
         port: options.port ?? 0,
         host: options.host ?? "127.0.0.1"
       })
+      const destroySocket = (request: HttpServerRequest.HttpServerRequest) =>
+        NodeHttpServerRequest.toIncomingMessage(request).socket.destroy()
       // The fake is not the user's service: no server spans (they would also record api_key from URLs).
-      yield* server.serve(serverApp(engine)).pipe(HttpMiddleware.withTracerDisabledWhenEffect(() => true))
+      yield* server.serve(serverApp(engine, destroySocket)).pipe(
+        HttpMiddleware.withTracerDisabledWhenEffect(() => true)
+      )
       const address = server.address as HttpServer.TcpAddress
       const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname
       return { ...controls(engine), port: address.port, url: `http://${host}:${address.port}` }

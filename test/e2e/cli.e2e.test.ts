@@ -1,5 +1,5 @@
 /**
- * The built CLI (`dist/cli/main.js`, built by `pretest`) as a child process, against FakeTmdb.serve on 127.0.0.1.
+ * The built CLI (`dist/cli/bin.js`, built by `pretest`) as a child process, against FakeTmdb.serve on 127.0.0.1.
  */
 import { Effect, Exit, Redacted, Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { FakeTmdbServer } from "../../src/testing/index.js"
 import { FakeTmdb, Fault } from "../../src/testing/index.js"
 
-const main = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url))
+const main = fileURLToPath(new URL("../../dist/cli/bin.js", import.meta.url))
 const PASSWORD = "s3cret-pa55word-for-tests"
 const API_KEY = "0123456789abcdef0123456789abcdef"
 const ACCESS_TOKEN = FakeTmdb.defaults.accessToken
@@ -68,10 +68,10 @@ const startBrowserLogin = async () => {
 }
 
 /** The CLI on a pseudo-terminal (`script`, from util-linux), as a person at a shell runs it. */
-const startInTerminal = (args: ReadonlyArray<string>) => {
+const startInTerminal = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
   const command = [process.execPath, main, ...args].map((arg) => `'${arg}'`).join(" ")
   const child = spawn("script", ["-qfec", command, "/dev/null"], {
-    env: { PATH: process.env["PATH"] ?? "", TMDB_AUTH_NO_BROWSER: "1" },
+    env: { PATH: process.env["PATH"] ?? "", TMDB_AUTH_NO_BROWSER: "1", ...env },
     stdio: ["pipe", "pipe", "pipe"]
   })
   let screen = ""
@@ -374,5 +374,90 @@ describe("exit codes", () => {
     const result = await fake.done
     expect(result.code).toBe(130)
     await expect(fetch(`${url}/3/authentication`)).rejects.toThrow()
+  }, 20_000)
+})
+
+describe("edges a new user finds", () => {
+  it("tmdb-auth login --json | tmdb-auth logout -: logout accepts the JSON that login prints", async () => {
+    const login = await run(["login", "-u", "jane", "--json", ...flags], PASSWORD)
+    expect(login.code).toBe(0)
+    const sessionId = JSON.parse(login.stdout).session_id as string
+    expect(await sessionIds()).toContain(sessionId)
+    const logout = await run(["logout", ...flags, "-"], login.stdout)
+    expect(logout.code).toBe(0)
+    expect(await sessionIds()).not.toContain(sessionId)
+    const wrongJson = await run(["logout", ...flags], "{\"guest_session_id\": \"x\"}\n")
+    expect(wrongJson.code).toBe(2)
+    expect(wrongJson.stderr).toContain("session_id")
+  }, 20_000)
+
+  it("--no-retry and --retries 0 fail at the first 429 without waiting; --retries 1 retries once", async () => {
+    for (const flag of [["--no-retry"], ["--retries", "0"]]) {
+      await Effect.runPromise(server.fail("GET /3/authentication", Fault.RateLimited({ retryAfter: 5 })))
+      const started = Date.now()
+      const result = await run(["validate-key", ...flags, ...flag])
+      expect(result.code, flag.join(" ")).toBe(5)
+      expect(result.stderr).not.toContain("↻ Retrying")
+      expect(Date.now() - started).toBeLessThan(4_000)
+    }
+    await Effect.runPromise(
+      server.fail("GET /3/authentication", Fault.RateLimited({ retryAfter: 1 }), Fault.RateLimited({ retryAfter: 1 }))
+    )
+    const once = await run(["validate-key", ...flags, "--retries", "1"])
+    expect(once.code).toBe(5)
+    expect(once.stderr.match(/↻ Retrying/g)).toHaveLength(1)
+  }, 30_000)
+
+  it("with --json, an error is one JSON object on stderr: error, message, exitCode", async () => {
+    const result = await run(["login", "-u", "jane", "--json", ...flags], "wrong\n")
+    expect(result.code).toBe(3)
+    expect(result.stdout).toBe("")
+    expect(JSON.parse(result.stderr)).toEqual({
+      error: "InvalidCredentials",
+      message: "TMDB refused the login: the username or password is wrong.",
+      exitCode: 3
+    })
+    const usage = await run(["guest", "--json", "--retries", "-1", ...flags])
+    expect(usage.code).toBe(2)
+    expect(JSON.parse(usage.stderr.trim().split("\n").pop()!)).toMatchObject({ error: "ConfigError", exitCode: 2 })
+  }, 20_000)
+
+  it("prints no ANSI escape codes when output is not a terminal, or with NO_COLOR on a terminal", async () => {
+    const piped = await run(["--help"])
+    expect(piped.code).toBe(0)
+    expect(piped.stdout).toContain("USAGE")
+    expect(piped.stdout).not.toContain("\u001b")
+    const usageError = await run(["login", "--no-such-flag"])
+    expect(usageError.stdout + usageError.stderr).not.toContain("\u001b")
+    const noColor = startInTerminal(["--help"], { NO_COLOR: "1" })
+    expect(await noColor.closed).toBe(0)
+    expect(noColor.screen()).toContain("USAGE")
+    expect(noColor.screen()).not.toContain("\u001b[")
+    // On a terminal without NO_COLOR the help is coloured: the check above would see it.
+    const coloured = startInTerminal(["--help"])
+    expect(await coloured.closed).toBe(0)
+    expect(coloured.screen()).toContain("\u001b[")
+  }, 20_000)
+
+  it("a mistaken TMDB_BASE_URL or --base-url exits 2 with one sentence naming the setting and the fix", async () => {
+    const notUrl = await run(["validate-key", "--access-token", ACCESS_TOKEN], undefined, {
+      TMDB_BASE_URL: "not-a-url"
+    })
+    expect(notUrl.code).toBe(2)
+    expect(notUrl.stderr.trim().split("\n")).toHaveLength(1)
+    expect(notUrl.stderr).toContain("TMDB_BASE_URL")
+    expect(notUrl.stderr).toContain("http(s) URL")
+    const versioned = await run([
+      "validate-key",
+      "--access-token",
+      ACCESS_TOKEN,
+      "--base-url",
+      "https://api.themoviedb.org/3"
+    ])
+    expect(versioned.code).toBe(2)
+    expect(versioned.stderr).toContain("use \"https://api.themoviedb.org\"")
+    const newline = await run(["validate-key", "--base-url", server.url], undefined, { TMDB_ACCESS_TOKEN: "eyJ\nx" })
+    expect(newline.code).toBe(2)
+    expect(newline.stderr).toContain("TMDB_ACCESS_TOKEN")
   }, 20_000)
 })
