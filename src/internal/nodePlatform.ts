@@ -49,4 +49,7 @@ export const nodeHttpServer = (feature: string): Effect.Effect<
     NodeHttpServer: load<NodeHttpServer>("@effect/platform-node/NodeHttpServer", feature),
     NodeHttpServerRequest: load<NodeHttpServerRequest>("@effect/platform-node/NodeHttpServerRequest", feature),
     Http: load<typeof Http>("node:http", feature)
-  }).pipe(Effect.mapError((message) => new HttpServerError.ServeError({ cause: new Error(message) })))
+  }).pipe(Effect.mapError((message) =>
+    // ServeError has no message of its own: give it this one, so that `Cause.pretty` and logs show what to do.
+    Object.assign(new HttpServerError.ServeError({ cause: new Error(message) }), { message })
+  ))
