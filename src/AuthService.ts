@@ -16,10 +16,10 @@ import { AccessToken, RequestTokenV4 } from "./AccessToken.js"
 import { nodeHttpClient } from "./internal/nodePlatform.js"
 import { releaseQuietly } from "./internal/release.js"
 import { toRedacted } from "./internal/secret.js"
-import { make as makeSend, type Send } from "./internal/tmdbClient.js"
 import * as Wire from "./internal/wire.js"
 import { RequestToken } from "./RequestToken.js"
 import { GuestSession, Session } from "./Session.js"
+import { TmdbClient, type TmdbClientShape } from "./TmdbClient.js"
 import { type Secret, TmdbConfig } from "./TmdbConfig.js"
 import type { InvalidCredentials, InvalidToken, RequestError, SessionDenied, SessionNotFound } from "./TmdbError.js"
 import { AccessTokenRequired, TokenExpired } from "./TmdbError.js"
@@ -186,7 +186,10 @@ const accessTokenOf = (accessToken: AccessToken | Secret): Redacted.Redacted<str
 const toRequestToken = (body: typeof Wire.RequestTokenResponse.Type) =>
   new RequestToken({ token: body.request_token, expiresAt: body.expires_at })
 
-const makeWith = (send: Send, webBaseUrl: string, hasAccessToken: boolean): AuthServiceShape => {
+const fromClient = (client: TmdbClientShape): AuthServiceShape => {
+  const send = client.request
+  const webBaseUrl = client.config.webBaseUrl
+  const hasAccessToken = client.config.credential._tag === "AccessToken"
   /** v4 needs the read access token: with only an API key, fail before sending anything. */
   const requireAccessToken = (endpoint: string) =>
     hasAccessToken ? Effect.void : Effect.fail(new AccessTokenRequired({ endpoint }))
@@ -362,11 +365,10 @@ const makeWith = (send: Send, webBaseUrl: string, hasAccessToken: boolean): Auth
   }
 }
 
-const make: Effect.Effect<AuthServiceShape, never, TmdbConfig | HttpClient.HttpClient> = Effect.gen(function*() {
-  const config = yield* TmdbConfig
-  const send = yield* makeSend
-  return makeWith(send, config.webBaseUrl, config.credential._tag === "AccessToken")
-})
+const make: Effect.Effect<AuthServiceShape, never, TmdbConfig | HttpClient.HttpClient> = Effect.map(
+  TmdbClient.make,
+  fromClient
+)
 
 /**
  * The TMDB authentication service.
@@ -383,14 +385,19 @@ const make: Effect.Effect<AuthServiceShape, never, TmdbConfig | HttpClient.HttpC
  * @since 0.1.0
  */
 export class AuthService extends Context.Tag("effect-tmdb-auth/AuthService")<AuthService, AuthServiceShape>() {
-  /** Builds the service from the context's `TmdbConfig` and `HttpClient`. */
+  /**
+   * Builds the service from the context's `TmdbConfig` and `HttpClient`, over a `TmdbClient` of its own (with its own
+   * admission gate). Prefer {@link AuthService.layer}, which shares the `TmdbClient` of its layer graph.
+   */
   static readonly make: Effect.Effect<AuthServiceShape, never, TmdbConfig | HttpClient.HttpClient> = make
 
-  /** The service over whatever `HttpClient` and `TmdbConfig` the context provides. */
-  static readonly layer: Layer.Layer<AuthService, never, TmdbConfig | HttpClient.HttpClient> = Layer.effect(
-    AuthService,
-    make
-  )
+  /**
+   * The service over whatever `HttpClient` and `TmdbConfig` the context provides. It also provides the `TmdbClient`
+   * it is built on, so that the app's own TMDB calls share its admission gate.
+   */
+  static readonly layer: Layer.Layer<AuthService | TmdbClient, never, TmdbConfig | HttpClient.HttpClient> = Layer
+    .effect(AuthService, Effect.map(TmdbClient, fromClient))
+    .pipe(Layer.provideMerge(TmdbClient.layer))
 
   /**
    * `scopedSession` as a function of the context: logs in, and deletes the session when the `Scope` closes.

@@ -15,7 +15,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { toRedacted } from "./internal/secret.js"
 import type { RetryOptions, RetrySchedule } from "./RetryPolicy.js"
-import { retrySchedule } from "./RetryPolicy.js"
+import { defaultRetryOptions, retrySchedule } from "./RetryPolicy.js"
 
 /**
  * The application credential every request carries: an API Read Access Token (sent as `Authorization: Bearer`)
@@ -59,7 +59,42 @@ export interface TmdbConfigSettings {
   readonly timeout?: Duration.DurationInput | undefined
   /** The retry policy: tuning for the default, or your own `Schedule`. */
   readonly retry?: RetryOptions | undefined
+  /**
+   * Admission control of every request through `TmdbClient` (on by default): a cap on requests in flight, a rate
+   * learned from TMDB's 429s, and an optional explicit limit. `false` switches it off.
+   */
+  readonly admission?: AdmissionOptions | false | undefined
 }
+
+/**
+ * Admission control settings (see docs/admission.md).
+ *
+ * @since 0.2.0
+ */
+export interface AdmissionOptions {
+  /** Requests in flight at once, at most (TMDB allows about 20 connections per IP). Default 20. */
+  readonly maxInFlight?: number | undefined
+  /**
+   * A limit to obey as given: at most `limit` requests per `window`, spaced evenly. Without it the rate is learned
+   * from TMDB's 429s.
+   */
+  readonly rateLimit?: { readonly limit: number; readonly window: Duration.DurationInput } | undefined
+}
+
+/**
+ * Admission control as checked by {@link TmdbConfig.make}: `false` when switched off.
+ *
+ * @since 0.2.0
+ */
+export type AdmissionSettings =
+  | false
+  | {
+    readonly maxInFlight: number
+    readonly rateLimit: { readonly limit: number; readonly window: Duration.Duration } | undefined
+  }
+
+/** @since 0.2.0 */
+export const defaultMaxInFlight = 20
 
 /**
  * Options of {@link TmdbConfig.layer}: an `accessToken` or an `apiKey` (the access token is used when both are
@@ -92,6 +127,7 @@ export interface TmdbConfigFromConfig {
   readonly webBaseUrl?: Config.Config<string> | undefined
   readonly timeout?: Config.Config<Duration.DurationInput | string> | undefined
   readonly retry?: Config.Config<RetryOptions> | undefined
+  readonly admission?: Config.Config<AdmissionOptions | false> | undefined
 }
 
 /**
@@ -105,6 +141,9 @@ export interface TmdbConfigShape {
   readonly webBaseUrl: string
   readonly timeout: Duration.Duration
   readonly retrySchedule: RetrySchedule
+  /** The longest wait a `Retry-After` may impose, on the retry and on the pause of admission control. */
+  readonly maxRetryAfter: Duration.Duration
+  readonly admission: AdmissionSettings
 }
 
 /** @since 0.1.0 */
@@ -202,6 +241,30 @@ const checkRetry = (retry: RetryOptions | undefined): Either.Either<RetrySchedul
   return Either.right(retrySchedule(retry))
 }
 
+const checkAdmission = (admission: AdmissionOptions | false | undefined): Either.Either<AdmissionSettings, string> => {
+  if (admission === false) return Either.right(false)
+  const maxInFlight = admission?.maxInFlight ?? defaultMaxInFlight
+  if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
+    return Either.left(`admission.maxInFlight must be a whole number, 1 or more, not ${String(maxInFlight)}`)
+  }
+  const rateLimit = admission?.rateLimit
+  if (rateLimit === undefined) return Either.right({ maxInFlight, rateLimit: undefined })
+  if (!(Number.isFinite(rateLimit.limit) && rateLimit.limit > 0)) {
+    return Either.left(
+      `admission.rateLimit.limit must be a positive number of requests, not ${String(rateLimit.limit)}`
+    )
+  }
+  const window = Option.getOrUndefined(Option.liftThrowable(() => Duration.decode(rateLimit.window))())
+  if (window === undefined || !Duration.isFinite(window) || Duration.toMillis(window) <= 0) {
+    return Either.left(
+      `admission.rateLimit.window must be a positive duration such as "1 second", not ${
+        JSON.stringify(String(rateLimit.window))
+      }`
+    )
+  }
+  return Either.right({ maxInFlight, rateLimit: { limit: rateLimit.limit, window } })
+}
+
 const invalid = (setting: string) => (message: string) => ConfigError.InvalidData([setting], message)
 
 /** Checks every option; the first mistake becomes an `InvalidData` at the setting's name. */
@@ -222,7 +285,12 @@ const validate = (options: TmdbConfigOptions): Either.Either<TmdbConfigShape, Co
         invalid("webBaseUrl")
       ),
       timeout: yield* Either.mapLeft(checkTimeout(options.timeout ?? defaultTimeout), invalid("timeout")),
-      retrySchedule: yield* Either.mapLeft(checkRetry(options.retry), invalid("retry"))
+      retrySchedule: yield* Either.mapLeft(checkRetry(options.retry), invalid("retry")),
+      maxRetryAfter: Duration.decode(
+        (options.retry !== undefined && !("schedule" in options.retry) ? options.retry.maxRetryAfter : undefined) ??
+          defaultRetryOptions.maxRetryAfter
+      ),
+      admission: yield* Either.mapLeft(checkAdmission(options.admission), invalid("admission"))
     }
   })
 
@@ -256,12 +324,14 @@ const settingsFrom = (options: TmdbConfigFromConfig): Config.Config<TmdbConfigSe
     baseUrl: optionalChecked(options.baseUrl ?? Config.string(variables.baseUrl), checkBaseUrl),
     webBaseUrl: optionalChecked(options.webBaseUrl ?? Config.string(variables.webBaseUrl), checkWebBaseUrl),
     timeout: optionalChecked(options.timeout ?? Config.string(variables.timeout), checkTimeout),
-    retry: options.retry === undefined ? Config.succeed(Option.none()) : Config.option(options.retry)
+    retry: options.retry === undefined ? Config.succeed(Option.none()) : Config.option(options.retry),
+    admission: options.admission === undefined ? Config.succeed(Option.none()) : Config.option(options.admission)
   }).pipe(Config.map((settings): TmdbConfigSettings => ({
     baseUrl: Option.getOrUndefined(settings.baseUrl),
     webBaseUrl: Option.getOrUndefined(settings.webBaseUrl),
     timeout: Option.getOrUndefined(settings.timeout),
-    retry: Option.getOrUndefined(settings.retry)
+    retry: Option.getOrUndefined(settings.retry),
+    admission: Option.getOrUndefined(settings.admission)
   })))
 
 const optionsFrom = (options: TmdbConfigFromConfig): Config.Config<TmdbConfigOptions> =>

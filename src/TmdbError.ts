@@ -290,6 +290,28 @@ export type RequestError =
   | MalformedResponse
 
 /**
+ * The errors only some requests can produce; a request names those it may produce (`TmdbClient.request`'s
+ * `errors`), and any other TMDB code becomes a `TmdbError`.
+ *
+ * @since 0.2.0
+ */
+export type EndpointError = InvalidCredentials | TokenExpired | SessionDenied | SessionNotFound | InvalidToken
+
+/**
+ * The tags of {@link EndpointError}.
+ *
+ * @since 0.2.0
+ */
+export type EndpointErrorTag = EndpointError["_tag"]
+
+/**
+ * The error class of an {@link EndpointErrorTag}.
+ *
+ * @since 0.2.0
+ */
+export type EndpointErrorOf<T extends EndpointErrorTag> = Extract<EndpointError, { readonly _tag: T }>
+
+/**
  * Every failure this library produces.
  *
  * @since 0.1.0

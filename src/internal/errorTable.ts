@@ -3,7 +3,7 @@
  * name the endpoint-specific errors they can produce, and any code outside that list becomes a `TmdbError`.
  */
 import type * as Duration from "effect/Duration"
-import type { CredentialKind, InvalidCredentialsReason } from "../TmdbError.js"
+import type { CredentialKind, EndpointErrorOf, EndpointErrorTag, InvalidCredentialsReason } from "../TmdbError.js"
 import {
   InvalidApiKey,
   InvalidCredentials,
@@ -17,11 +17,9 @@ import {
 } from "../TmdbError.js"
 
 /** Errors only some endpoints can produce. */
-export type SpecificError = InvalidCredentials | TokenExpired | SessionDenied | SessionNotFound | InvalidToken
+export type SpecificTag = EndpointErrorTag
 
-export type SpecificTag = SpecificError["_tag"]
-
-export type ErrorOf<T extends SpecificTag> = Extract<SpecificError, { readonly _tag: T }>
+export type ErrorOf<T extends SpecificTag> = EndpointErrorOf<T>
 
 /** What TMDB said, in the terms of the error table. */
 export interface Answer {
@@ -32,6 +30,8 @@ export interface Answer {
   readonly retryAfter: Duration.Duration | undefined
   /** The kind of application credential the request carried. */
   readonly credential: CredentialKind
+  /** Whether the request carried a user's session id (`session_id` or `guest_session_id`). */
+  readonly withSession: boolean
 }
 
 type Rule =
@@ -39,7 +39,10 @@ type Rule =
   | { readonly tag: "InvalidCredentials"; readonly reason: InvalidCredentialsReason }
   | { readonly tag: Exclude<SpecificTag, "InvalidCredentials"> }
 
-/** TMDB `status_code` -> error (../shared/TMDB-AUTH.md, "Errors"). */
+/**
+ * TMDB `status_code` -> error (../shared/TMDB-AUTH.md, "Errors"). Code 3 ("authentication failed") on a request that
+ * carries a session id means TMDB does not know the session: `SessionNotFound` there (see `sessionRules`).
+ */
 export const table: ReadonlyMap<number, Rule> = new Map<number, Rule>([
   [3, { tag: "InvalidApiKey" }],
   [7, { tag: "InvalidApiKey" }],
@@ -64,6 +67,9 @@ export const table: ReadonlyMap<number, Rule> = new Map<number, Rule>([
   [35, { tag: "InvalidToken" }]
 ])
 
+/** Where a request with a session id reads a code differently. */
+const sessionRules: ReadonlyMap<number, Rule> = new Map<number, Rule>([[3, { tag: "SessionNotFound" }]])
+
 const fields = (answer: Answer) => ({
   endpoint: answer.endpoint,
   httpStatus: answer.httpStatus,
@@ -85,7 +91,7 @@ export const fromAnswer = <T extends SpecificTag>(
     ? { tag: "RateLimited" }
     : answer.statusCode === undefined
     ? undefined
-    : table.get(answer.statusCode)
+    : (answer.withSession ? sessionRules.get(answer.statusCode) : undefined) ?? table.get(answer.statusCode)
   const tag = rule === undefined
     ? undefined
     : rule.tag === "InvalidApiKey" || rule.tag === "TmdbUnavailable" || rule.tag === "RateLimited" ||

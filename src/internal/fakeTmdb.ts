@@ -17,6 +17,8 @@ export interface FakeUser {
   readonly password: string
   /** `disabled` answers code 31, `unverified` code 32. Default `active`. */
   readonly status?: "active" | "disabled" | "unverified"
+  /** The account's display name (`GET /3/account`'s `name`). Default empty, as on TMDB when none is set. */
+  readonly name?: string
 }
 
 /** A fault the fake injects in place of (or around) a normal answer. */
@@ -145,6 +147,7 @@ export type Outcome =
 
 const messages: Record<number, string> = {
   1: "Success.",
+  3: "Authentication failed: You do not have permissions to access the service.",
   7: "Invalid API key: You must be granted a valid key.",
   9: "Service offline: This service is temporarily offline, try again later.",
   11: "Internal error: Something went wrong, contact TMDB.",
@@ -165,6 +168,7 @@ const messages: Record<number, string> = {
 }
 
 const httpStatusOf: Record<number, number> = {
+  3: 401,
   7: 401,
   9: 503,
   11: 500,
@@ -246,6 +250,7 @@ export class Engine {
   /** v4 user access tokens (configured or issued) -> username. */
   private readonly v4Tokens = new Map<string, string>()
   private readonly accountIds = new Map<string, string>()
+  private readonly accountNumbers = new Map<string, number>()
   private readonly requestTokens = new Map<string, RequestTokenState>()
   private readonly sessions = new Map<string, { readonly username: string; readonly createdAt: number }>()
   private readonly guests = new Map<string, number>()
@@ -490,11 +495,14 @@ export class Engine {
     if (!this.authorized(request, path)) return failure(7)
     const parsed = parseBody(request.body)
     if (method !== "GET" && parsed._tag === "Invalid") return failure(47)
-    return handler(parsed._tag === "Json" ? parsed.value : {}, now)
+    return handler(parsed._tag === "Json" ? parsed.value : {}, now, request.url.searchParams)
   }
 
   /** TMDB's authentication endpoints, by `METHOD /path`. */
-  private readonly handlers: Record<string, (body: Record<string, unknown>, now: number) => Answer> = {
+  private readonly handlers: Record<
+    string,
+    (body: Record<string, unknown>, now: number, query: URLSearchParams) => Answer
+  > = {
     "GET /3/authentication": () => success({ status_code: 1, status_message: messages[1] }),
     "GET /3/authentication/token/new": (_, now) => this.newRequestToken(now),
     "POST /3/authentication/token/validate_with_login": (body, now) => this.validateWithLogin(body, now),
@@ -504,7 +512,33 @@ export class Engine {
     "GET /3/authentication/guest_session/new": (_, now) => this.newGuestSession(now),
     "POST /4/auth/request_token": (body, now) => this.newRequestTokenV4(body, now),
     "POST /4/auth/access_token": (body, now) => this.newAccessToken(body, now),
-    "DELETE /4/auth/access_token": (body) => this.deleteAccessToken(body)
+    "DELETE /4/auth/access_token": (body) => this.deleteAccessToken(body),
+    "GET /3/account": (_, __, query) => this.account(query.get("session_id"))
+  }
+
+  /** `GET /3/account?session_id=...`: the session's user; 401 with code 3 for a missing or unknown session. */
+  private account(sessionId: string | null): Answer {
+    const session = sessionId === null ? undefined : this.sessions.get(sessionId)
+    if (session === undefined) return failure(3)
+    const user = this.users.get(session.username)
+    return new Answer(200, {
+      avatar: { gravatar: { hash: "" }, tmdb: { avatar_path: null } },
+      id: this.accountNumberOf(session.username),
+      iso_639_1: "en",
+      iso_3166_1: "US",
+      name: user?.name ?? "",
+      include_adult: false,
+      username: session.username
+    })
+  }
+
+  /** The v3 numeric account id of a user: stable for the fake's life. */
+  private accountNumberOf(username: string): number {
+    const known = this.accountNumbers.get(username)
+    if (known !== undefined) return known
+    const id = 1000 + this.accountNumbers.size
+    this.accountNumbers.set(username, id)
+    return id
   }
 
   /**

@@ -1,11 +1,13 @@
 /**
- * The TMDB HTTP pipeline shared by every endpoint: authenticate, send, time out, decode, map errors, retry.
- * The application credential leaves its `Redacted` wrapper only here, on its way to the wire.
+ * The one TMDB pipeline every request goes through (the library's and the app's): base URL, credential, admission
+ * control, timeout, TMDB's error table, retries. The application credential and the session ids leave their
+ * `Redacted` wrappers only here, on their way to the wire.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -16,35 +18,55 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { isRetryable } from "../RetryPolicy.js"
-import { TmdbConfig } from "../TmdbConfig.js"
-import type { RetryableError } from "../TmdbError.js"
+import { GuestSession, Session } from "../Session.js"
+import type { TmdbConfigShape } from "../TmdbConfig.js"
+import type { RequestError, RetryableError, SessionNotFound } from "../TmdbError.js"
 import { MalformedResponse, TransportError } from "../TmdbError.js"
-import type { RequestError } from "../TmdbError.js"
+import type { LimiterShape } from "./admission.js"
 import type { ErrorOf, SpecificTag } from "./errorTable.js"
 import { fromAnswer } from "./errorTable.js"
 import { ErrorBody } from "./wire.js"
 
-export type Method = "GET" | "POST" | "DELETE"
+/** The HTTP methods TMDB's API uses. */
+export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
 
-export interface RequestOptions<A, I, T extends SpecificTag> {
+/** One TMDB request, as `TmdbClient.request` takes it. */
+export interface TmdbRequest<A, I, T extends SpecificTag> {
   readonly method: Method
+  /** The path from the API origin, version included: `/3/account`. */
   readonly path: string
-  /** JSON body; secrets are unwrapped by the caller at this point only. */
-  readonly body?: Record<string, unknown>
+  /** Query parameters; `undefined` values are left out. */
+  readonly query?: Readonly<Record<string, string | number | boolean | undefined>> | undefined
+  /** A JSON body. */
+  readonly body?: unknown
+  /** Adds `session_id` (a `Session`) or `guest_session_id` (a `GuestSession`) to the query, as TMDB expects. */
+  readonly session?: Session | GuestSession | undefined
+  /** Decodes the success body. */
   readonly response: Schema.Schema<A, I>
-  /** The endpoint-specific errors this request can produce; other codes become `TmdbError`. */
-  readonly errors: ReadonlyArray<T>
+  /** The endpoint-specific errors this request may produce; any other TMDB code becomes `TmdbError`. */
+  readonly errors?: ReadonlyArray<T> | undefined
 }
 
-export type Send = <A, I, T extends SpecificTag = never>(
-  options: RequestOptions<A, I, T>
-) => Effect.Effect<A, RequestError | ErrorOf<T>>
+/** `request` with its error type: `SessionNotFound` joins when a session is sent. */
+export interface RequestFn {
+  <A, I, T extends SpecificTag = never>(
+    options: TmdbRequest<A, I, T> & { readonly session: Session | GuestSession }
+  ): Effect.Effect<A, RequestError | SessionNotFound | ErrorOf<T>>
+  <A, I, T extends SpecificTag = never>(options: TmdbRequest<A, I, T>): Effect.Effect<A, RequestError | ErrorOf<T>>
+}
+
+/** The service `TmdbClient` provides. */
+export interface ClientShape {
+  readonly request: RequestFn
+  readonly httpClient: HttpClient.HttpClient
+  readonly config: TmdbConfigShape
+}
 
 const urlPattern = /\b[a-z][a-z0-9+.-]*:\/\/\S+/gi
-const apiKeyPattern = /api_key=[^&\s)]+/gi
+const secretParams = /\b(api_key|session_id|guest_session_id)=[^&\s)]+/gi
 
-/** Platform error text may quote the URL, which in api_key mode holds the key. */
-const scrub = (text: string): string => text.replace(urlPattern, "<url>").replace(apiKeyPattern, "api_key=<redacted>")
+/** Platform error text may quote the URL, which can hold the API key or a session id. */
+const scrub = (text: string): string => text.replace(urlPattern, "<url>").replace(secretParams, "$1=<redacted>")
 
 const describeCause = (cause: unknown): string | undefined => {
   if (cause instanceof Error) {
@@ -66,14 +88,13 @@ const toTransportError = (endpoint: string) => (error: HttpClientError.HttpClien
 }
 
 /** `Retry-After` is either a number of seconds or an HTTP date. */
-const parseRetryAfter = (header: string | undefined, now: DateTime.Utc): Duration.Duration | undefined => {
+export const parseRetryAfter = (header: string | undefined, nowMillis: number): Duration.Duration | undefined => {
   if (header === undefined) return undefined
   const trimmed = header.trim()
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Duration.seconds(Number(trimmed))
   const date = DateTime.make(new Date(trimmed))
   if (Option.isNone(date)) return undefined
-  const millis = DateTime.toEpochMillis(date.value) - DateTime.toEpochMillis(now)
-  return Duration.millis(Math.max(0, millis))
+  return Duration.millis(Math.max(0, DateTime.toEpochMillis(date.value) - nowMillis))
 }
 
 const parseJson = (text: string): Option.Option<unknown> => {
@@ -92,32 +113,70 @@ const issuesOf = (error: ParseResult.ParseError): Array<string> => {
   return [...new Set(paths)].map((path) => `unexpected value at ${path}`)
 }
 
-/** Builds the `Send` function of an AuthService from the context's HttpClient and TmdbConfig. */
-export const make = Effect.gen(function*() {
-  const config = yield* TmdbConfig
+/** How long every fiber holds back after a 429: its `Retry-After` (capped), or a second when it has none. */
+const pauseMillis = (retryAfter: Duration.Duration | undefined, cap: Duration.Duration) =>
+  Math.min(retryAfter === undefined ? 1000 : Duration.toMillis(retryAfter), Duration.toMillis(cap))
+
+/** Builds the pipeline over `client`, gated by `limiter` as `config.admission` says. */
+export const makeClient = (
+  config: TmdbConfigShape,
+  httpClient: HttpClient.HttpClient,
+  limiter: LimiterShape
+): ClientShape => {
   const credential = config.credential
   const authenticate = credential._tag === "AccessToken"
     ? HttpClientRequest.bearerToken(Redacted.value(credential.token))
     : HttpClientRequest.setUrlParam("api_key", Redacted.value(credential.key))
-  const client = (yield* HttpClient.HttpClient).pipe(
+  const base = httpClient.pipe(
     HttpClient.mapRequest((request) =>
       request.pipe(HttpClientRequest.prependUrl(config.baseUrl), HttpClientRequest.acceptJson, authenticate)
     ),
-    // The platform's span records the full URL, api_key included; `send` records its own, redacted, span.
+    // The platform's span records the full URL, secrets included; `request` records its own, redacted, span.
     HttpClient.withTracerDisabledWhen(() => true)
   )
-  const origin = Option.getOrElse(
-    Option.liftThrowable(() => new URL(config.baseUrl).origin)(),
-    () => "invalid-url"
+  const origin = Option.getOrElse(Option.liftThrowable(() => new URL(config.baseUrl).origin)(), () => "invalid-url")
+  const admission = config.admission
+
+  /** Admission around one exchange: a place among those in flight, then the limiter's go; its answer recorded. */
+  const gate = admission === false
+    ? <A, E>(exchange: Effect.Effect<readonly [HttpClientResponse.HttpClientResponse, A], E>) => exchange
+    : (() => {
+      const inFlight = Effect.unsafeMakeSemaphore(admission.maxInFlight)
+      const admit = limiter.admit(admission.rateLimit)
+      return <A, E>(exchange: Effect.Effect<readonly [HttpClientResponse.HttpClientResponse, A], E>) =>
+        inFlight.withPermits(1)(
+          admit.pipe(
+            Effect.zipRight(exchange),
+            Effect.tap(([response]) =>
+              response.status === 429
+                ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
+                  limiter.record({
+                    _tag: "RateLimited",
+                    retryAfterMillis: pauseMillis(
+                      parseRetryAfter(response.headers["retry-after"], now),
+                      config.maxRetryAfter
+                    )
+                  }))
+                : limiter.record({ _tag: "Answered" })
+            )
+          )
+        )
+    })()
+
+  /** The authenticated, admission-controlled client for anything `request` does not cover. */
+  const gatedClient = HttpClient.transform(
+    base,
+    (effect) =>
+      Effect.map(gate(Effect.map(effect, (response) => [response, undefined] as const)), ([response]) => response)
   )
-  const query = credential._tag === "ApiKey" ? "?api_key=<redacted>" : ""
 
   const decode = <A, I, T extends SpecificTag>(
-    options: RequestOptions<A, I, T>,
+    options: TmdbRequest<A, I, T>,
     endpoint: string,
+    allowed: ReadonlyArray<T | "SessionNotFound">,
     response: HttpClientResponse.HttpClientResponse,
     text: string
-  ): Effect.Effect<A, RequestError | ErrorOf<T>> => {
+  ): Effect.Effect<A, RequestError | ErrorOf<T> | SessionNotFound> => {
     const status = response.status
     const json = parseJson(text)
     const reportsFailure = Option.exists(json, (body) => (body as { readonly success?: unknown })?.success === false)
@@ -135,22 +194,44 @@ export const make = Effect.gen(function*() {
       })
     }
     const body = Option.flatMap(json, Schema.decodeUnknownOption(ErrorBody))
-    return Effect.flatMap(DateTime.now, (now) =>
-      Effect.fail(fromAnswer({
-        endpoint,
-        httpStatus: status,
-        statusCode: Option.getOrUndefined(Option.flatMapNullable(body, (b) => b.status_code)),
-        statusMessage: Option.getOrUndefined(Option.flatMapNullable(body, (b) => b.status_message)),
-        retryAfter: parseRetryAfter(response.headers["retry-after"], now),
-        credential: credential._tag
-      }, options.errors)))
+    return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.fail(
+        fromAnswer({
+          endpoint,
+          httpStatus: status,
+          statusCode: Option.getOrUndefined(Option.flatMapNullable(body, (b) => b.status_code)),
+          statusMessage: Option.getOrUndefined(Option.flatMapNullable(body, (b) => b.status_message)),
+          retryAfter: parseRetryAfter(response.headers["retry-after"], now),
+          credential: credential._tag,
+          withSession: options.session !== undefined
+        }, allowed) as RequestError | ErrorOf<T> | SessionNotFound
+      ))
   }
 
-  const send: Send = <A, I, T extends SpecificTag = never>(options: RequestOptions<A, I, T>) => {
+  const query = credential._tag === "ApiKey" ? "api_key=<redacted>" : ""
+
+  const request = (<A, I, T extends SpecificTag = never>(options: TmdbRequest<A, I, T>) => {
     const endpoint = `${options.method} ${options.path}`
-    const base = HttpClientRequest.make(options.method)(options.path)
-    const request = options.body === undefined ? base : HttpClientRequest.bodyUnsafeJson(base, options.body)
-    const attempt = client.execute(request).pipe(
+    const params: Record<string, string> = {}
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) params[key] = String(value)
+    }
+    const session = options.session
+    if (session instanceof Session) params["session_id"] = Redacted.value(session.sessionId)
+    else if (session instanceof GuestSession) params["guest_session_id"] = Redacted.value(session.guestSessionId)
+    const allowed: ReadonlyArray<T | "SessionNotFound"> = session === undefined
+      ? options.errors ?? []
+      : [...(options.errors ?? []), "SessionNotFound"]
+    const url = HttpClientRequest.make(options.method)(options.path)
+    const withQuery = Object.keys(params).length === 0 ? url : HttpClientRequest.setUrlParams(url, params)
+    const built = options.body === undefined ? withQuery : HttpClientRequest.bodyUnsafeJson(withQuery, options.body)
+    const shownQuery = [
+      ...Object.keys(params).map((key) =>
+        key === "session_id" || key === "guest_session_id" ? `${key}=<redacted>` : `${key}=${params[key]}`
+      ),
+      ...(query === "" ? [] : [query])
+    ].join("&")
+    const exchange = base.execute(built).pipe(
       Effect.flatMap((response) => Effect.map(response.text, (text) => [response, text] as const)),
       Effect.mapError(toTransportError(endpoint)),
       Effect.timeoutFail({
@@ -161,16 +242,18 @@ export const make = Effect.gen(function*() {
             endpoint,
             description: `no complete answer within ${Duration.format(config.timeout)}`
           })
-      }),
+      })
+    )
+    const attempt = gate(exchange).pipe(
       Effect.tap(([response]) => Effect.annotateCurrentSpan("http.response.status_code", response.status)),
-      Effect.flatMap(([response, text]) => decode(options, endpoint, response, text)),
+      Effect.flatMap(([response, text]) => decode(options, endpoint, allowed, response, text)),
       Effect.withSpan(`http.client ${options.method}`, {
         kind: "client",
         attributes: {
           "http.request.method": options.method,
           "server.address": origin,
           "url.path": options.path,
-          "url.full": `${config.baseUrl}${options.path}${query}`
+          "url.full": `${config.baseUrl}${options.path}${shownQuery === "" ? "" : `?${shownQuery}`}`
         }
       })
     )
@@ -192,7 +275,7 @@ export const make = Effect.gen(function*() {
       Effect.retry(policy),
       Effect.flatMap((result) => result)
     )
-  }
+  }) as RequestFn
 
-  return send
-})
+  return { request, httpClient: gatedClient, config }
+}

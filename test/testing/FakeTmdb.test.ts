@@ -307,7 +307,8 @@ describe("FakeTmdb rate limit and faults", () => {
           return (yield* fake.requests).map((r) => r.status)
         }).pipe(Effect.provide(FakeTmdb.layerAuthService(
           { faults: { seed, rateLimited: 0.2, unavailable: 0.2, connectionReset: 0.1 } },
-          { retry: { schedule: Schedule.stop } }
+          // Each request on its own: admission would hold the next one back after a 429 (a pause in TestClock time).
+          { retry: { schedule: Schedule.stop }, admission: false }
         )))
       const first = yield* statuses(7)
       expect(yield* statuses(7)).toEqual(first)

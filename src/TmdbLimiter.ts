@@ -1,0 +1,92 @@
+/**
+ * The rate side of admission control, as a service: the pause that honours TMDB's `Retry-After`, the rate learned
+ * from its 429s, and an explicit limit. In-process by default; `TmdbLimiter.layerRedis` shares it between processes.
+ *
+ * @since 0.2.0
+ */
+import * as RateLimiter from "@effect/experimental/RateLimiter"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Admission from "./internal/admission.js"
+import { makeRedisLimiter } from "./internal/redisLimiter.js"
+
+/**
+ * How TMDB answered an admitted request, as far as admission is concerned.
+ *
+ * @since 0.2.0
+ */
+export type Outcome = Admission.Outcome
+
+/**
+ * An explicit limit: at most `limit` requests per `window`.
+ *
+ * @since 0.2.0
+ */
+export type ExplicitLimit = Admission.ExplicitLimit
+
+/**
+ * What the admission gate of `TmdbClient` asks of a limiter: `admit` waits until one request may be sent (after any
+ * pause, at the learned rate, within the explicit limit when one is given); `record` tells it how TMDB answered (a
+ * 429 pauses and lowers the rate; other answers let it grow).
+ *
+ * @since 0.2.0
+ */
+export type TmdbLimiterShape = Admission.LimiterShape
+
+/**
+ * Options of {@link TmdbLimiter.layerRedis}. Other ioredis options (`password`, `db`, `tls`, ...) pass through.
+ *
+ * @since 0.2.0
+ */
+export interface RedisLimiterOptions {
+  readonly host?: string | undefined
+  readonly port?: number | undefined
+  /** Prefix of this library's keys, so that several apps can share one Redis. Default `"tmdb:"`. */
+  readonly prefix?: string | undefined
+  /** How long one Redis command may take before the limiter falls back to this process alone. Default 1 second. */
+  readonly commandTimeout?: Duration.DurationInput | undefined
+  readonly [option: string]: unknown
+}
+
+/**
+ * The limiter behind `TmdbClient`'s admission gate. Without one in the context, each `TmdbClient` makes its own,
+ * in-process; provide {@link TmdbLimiter.layerRedis} to share the limit and the pauses between processes.
+ *
+ * @since 0.2.0
+ */
+export class TmdbLimiter extends Context.Tag("effect-tmdb-auth/TmdbLimiter")<TmdbLimiter, TmdbLimiterShape>() {
+  /** An in-process limiter (what a `TmdbClient` makes when none is provided). */
+  static readonly make: Effect.Effect<TmdbLimiterShape> = Effect.map(
+    RateLimiter.make.pipe(Effect.provide(RateLimiter.layerStoreMemory)),
+    (rateLimiter) => Admission.makeLimiter(rateLimiter, new Admission.LearnedRate())
+  )
+
+  /** {@link TmdbLimiter.make} as a layer: one in-process limiter for every `TmdbClient` built in the same graph. */
+  static readonly layer: Layer.Layer<TmdbLimiter> = Layer.effect(TmdbLimiter, TmdbLimiter.make)
+
+  /**
+   * A limiter shared by every process that uses the same Redis (several workers behind one egress IP): the explicit
+   * limit (`admission.rateLimit`) is one budget for all of them (`@effect/experimental`'s RateLimiter, token bucket,
+   * on a Redis store), and a pause that one process takes after TMDB's 429s holds them all back. The learned rate
+   * stays per process.
+   *
+   * Needs `ioredis` (an optional peer dependency, loaded only here). If Redis cannot be reached, or a command takes
+   * longer than `commandTimeout`, the process falls back to its in-process limiter for that request (a warning is
+   * logged, at most every 10 seconds) and goes back to Redis once it answers: requests never hang on Redis.
+   *
+   * @example
+   * ```ts
+   * const Live = AuthService.layer.pipe(
+   *   Layer.provide(TmdbLimiter.layerRedis({ host: "127.0.0.1", port: 6379, prefix: "myapp:tmdb:" })),
+   *   Layer.provide(TmdbConfig.layer({ accessToken, admission: { rateLimit: { limit: 40, window: "1 second" } } })),
+   *   Layer.provide(NodeHttpClient.layerUndici)
+   * )
+   * ```
+   */
+  static layerRedis(options: RedisLimiterOptions = {}): Layer.Layer<TmdbLimiter, ConfigError.ConfigError> {
+    return Layer.scoped(TmdbLimiter, makeRedisLimiter(options))
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * Admission control: when a TMDB request may be sent. Three parts, each documented in docs/admission.md:
+ *
+ * - a cap on requests in flight (a semaphore; waiting for it is interruptible and removes the waiter);
+ * - a rate learned from TMDB's 429s (`LearnedRate`): unknown (no pacing at all) until TMDB first limits the client;
+ *   then requests are paced one slot at a time, so that retries and queued requests are released spread out, never as
+ *   a wave; a pause shared by every fiber honours the server's `Retry-After`;
+ * - an explicit limit, when the user sets one, obeyed as given (`@effect/experimental`'s RateLimiter, in memory or on
+ *   Redis: see `TmdbLimiter`).
+ */
+import type * as RateLimiter from "@effect/experimental/RateLimiter"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+
+/** What an answer said, as far as admission is concerned. */
+export type Outcome =
+  | { readonly _tag: "Answered" }
+  | { readonly _tag: "RateLimited"; readonly retryAfterMillis: number }
+
+/** A reserved sending time; `epoch` changes when a pause voids every reservation made before it. */
+interface Slot {
+  readonly at: number
+  readonly interval: number
+  readonly epoch: number
+}
+
+/** Share of 429s among the last second's answers from which a 429 is a limit being hit, not an accident. */
+export const CLUSTER_SHARE = 0.1
+/** The learned rate starts this far below the success rate observed when the limit was hit. */
+export const LEARN_FACTOR = 0.95
+/** A lone 429 while the client is pacing at its rate lowers the rate by this factor (once per Retry-After period). */
+export const LONE_DECREASE = 0.95
+/** Below this share of the ceiling the rate recovers quickly (+10% a second), above it slowly (+1%). */
+const RECOVERY_BAND = 0.9
+const MIN_RATE = 1
+const BUCKET_MILLIS = 100
+const BUCKETS = 10
+
+/**
+ * The rate TMDB is willing to answer, learned from its 429s: additive-increase/multiplicative-decrease around a
+ * ceiling (the success rate seen when the limit was last hit). Pure state over millisecond timestamps from `Clock`.
+ */
+export class LearnedRate {
+  /** Requests per second, or undefined while TMDB has never limited this client (then nothing is paced). */
+  rate: number | undefined = undefined
+  /** The success rate observed when the limit was last hit. */
+  ceiling = 0
+  pausedUntil = 0
+  private nextSlot = 0
+  private epoch = 0
+  private decreaseLockedUntil = 0
+  private periodStart = 0
+  private waitedThisPeriod = false
+  private readonly answered = new Array<number>(BUCKETS).fill(0)
+  private readonly limited = new Array<number>(BUCKETS).fill(0)
+  private bucketAt = 0
+
+  /** Reserves the next sending time: after any pause, and one interval after the previous slot once a rate is known. */
+  reserve(now: number): Slot {
+    const start = Math.max(now, this.pausedUntil)
+    if (this.rate === undefined) return { at: start, interval: 0, epoch: this.epoch }
+    const interval = 1000 / this.rate
+    const at = Math.max(start, this.nextSlot)
+    this.nextSlot = at + interval
+    if (at > now) this.waitedThisPeriod = true
+    return { at, interval, epoch: this.epoch }
+  }
+
+  /** Whether a slot still holds when its time comes (no pause voided it meanwhile). */
+  holds(slot: Slot): boolean {
+    return slot.epoch === this.epoch
+  }
+
+  /** Gives back a slot its fiber will not use (interrupted while waiting), when no later slot was reserved. */
+  release(slot: Slot): void {
+    if (slot.interval > 0 && slot.epoch === this.epoch && this.nextSlot === slot.at + slot.interval) {
+      this.nextSlot = slot.at
+    }
+  }
+
+  record(now: number, outcome: Outcome): void {
+    this.roll(now)
+    if (outcome._tag === "Answered") {
+      this.answered[this.bucketIndex(now)]! += 1
+      this.maybeIncrease(now)
+      return
+    }
+    this.limited[this.bucketIndex(now)]! += 1
+    const answered = sum(this.answered)
+    const limited = sum(this.limited)
+    const cluster = this.rate === undefined || limited / (answered + limited) >= CLUSTER_SHARE
+    if (now >= this.decreaseLockedUntil) {
+      // One decrease per Retry-After period, as TCP reacts once per loss event.
+      this.decreaseLockedUntil = now + outcome.retryAfterMillis
+      if (cluster && answered > 0) {
+        this.ceiling = answered
+        this.rate = Math.max(MIN_RATE, Math.min(this.rate ?? Infinity, answered) * LEARN_FACTOR)
+      } else if (!cluster && this.waitedThisPeriod && this.rate !== undefined) {
+        this.rate = Math.max(MIN_RATE, this.rate * LONE_DECREASE)
+      }
+      this.periodStart = now
+      this.waitedThisPeriod = false
+    }
+    if (cluster) {
+      // Everyone waits out the Retry-After; every reservation made before is void and is made again after it.
+      this.pausedUntil = Math.max(this.pausedUntil, now + outcome.retryAfterMillis)
+      this.nextSlot = this.pausedUntil
+      this.epoch += 1
+    }
+  }
+
+  /** Holds everyone back until `until` (a pause another process reported); voids earlier reservations. */
+  pause(until: number): void {
+    if (until <= this.pausedUntil) return
+    this.pausedUntil = until
+    this.nextSlot = Math.max(this.nextSlot, until)
+    this.epoch += 1
+  }
+
+  /** Each second in which requests waited for their slot and TMDB did not limit the client: the rate goes up. */
+  private maybeIncrease(now: number): void {
+    if (this.rate === undefined || now - this.periodStart < 1000) return
+    if (this.waitedThisPeriod && now >= this.decreaseLockedUntil) {
+      const step = this.rate < RECOVERY_BAND * this.ceiling ? 0.1 : 0.01
+      this.rate = Math.max(this.rate + 0.5, this.rate * (1 + step))
+      this.ceiling = Math.max(this.ceiling, this.rate)
+    }
+    this.periodStart = now
+    this.waitedThisPeriod = false
+  }
+
+  private bucketIndex(now: number): number {
+    return Math.floor(now / BUCKET_MILLIS) % BUCKETS
+  }
+
+  /** Clears the buckets that fell out of the last second. */
+  private roll(now: number): void {
+    const current = Math.floor(now / BUCKET_MILLIS)
+    const stale = Math.min(BUCKETS, current - this.bucketAt)
+    for (let i = 1; i <= stale; i++) {
+      const index = (this.bucketAt + i) % BUCKETS
+      this.answered[index] = 0
+      this.limited[index] = 0
+    }
+    this.bucketAt = current
+  }
+}
+
+const sum = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0)
+
+/** Waits for a slot of `rate` that still holds when it comes; an interrupted wait gives its slot back. */
+export const awaitSlot = (rate: LearnedRate): Effect.Effect<void> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const slot = rate.reserve(now)
+    if (slot.at <= now) return Effect.void
+    return Effect.sleep(slot.at - now).pipe(
+      Effect.onInterrupt(() => Effect.sync(() => rate.release(slot))),
+      Effect.zipRight(Effect.suspend(() => rate.holds(slot) ? Effect.void : awaitSlot(rate)))
+    )
+  })
+
+/** An explicit limit: at most `limit` requests per `window`. */
+export interface ExplicitLimit {
+  readonly limit: number
+  readonly window: Duration.Duration
+}
+
+/** What the admission gate asks of a limiter (public as `TmdbLimiterShape`). */
+export interface LimiterShape {
+  readonly admit: (limit: ExplicitLimit | undefined) => Effect.Effect<void>
+  readonly record: (outcome: Outcome) => Effect.Effect<void>
+}
+
+/** The explicit limit as `@effect/experimental`'s RateLimiter takes it: one token per slot, no burst. */
+export const consumeOptions = (limit: ExplicitLimit, key: string) => ({
+  algorithm: "token-bucket" as const,
+  onExceeded: "delay" as const,
+  limit: 1,
+  window: Duration.millis(Duration.toMillis(limit.window) / limit.limit),
+  key
+})
+
+/** Waits for the explicit limit's next token, through a RateLimiter whose store may be shared. */
+export const awaitToken = (
+  rateLimiter: RateLimiter.RateLimiter,
+  limit: ExplicitLimit
+): Effect.Effect<void, RateLimiter.RateLimiterError> =>
+  Effect.flatMap(
+    rateLimiter.consume(consumeOptions(limit, "explicit")),
+    (result) => Duration.isZero(result.delay) ? Effect.void : Effect.sleep(result.delay)
+  )
+
+/** The in-process limiter: the learned rate, and the explicit limit through an in-memory RateLimiter. */
+export const makeLimiter = (rateLimiter: RateLimiter.RateLimiter, learned: LearnedRate): LimiterShape => ({
+  // The in-memory store cannot fail.
+  admit: (limit) =>
+    limit === undefined
+      ? awaitSlot(learned)
+      : Effect.zipRight(Effect.orDie(awaitToken(rateLimiter, limit)), awaitSlot(learned)),
+  record: (outcome) => Effect.map(Clock.currentTimeMillis, (now) => learned.record(now, outcome))
+})
