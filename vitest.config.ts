@@ -12,6 +12,8 @@ export default defineConfig({
     ]
   },
   test: {
-    include: ["test/**/*.test.ts", "examples/**/*.test.ts"]
+    include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
+    // Installs the real components the tests need (redis-server) where missing, or stops with one sentence.
+    globalSetup: ["test/support/provision.ts"]
   }
 })

@@ -46,6 +46,8 @@ export class LearnedRate {
   rate: number | undefined = undefined
   /** The success rate observed when the limit was last hit. */
   ceiling = 0
+  /** An explicit limit paces the requests: a 429 is then a lone one unless many answers are 429s. */
+  explicitLimit = false
   pausedUntil = 0
   private nextSlot = 0
   private epoch = 0
@@ -89,7 +91,10 @@ export class LearnedRate {
     this.limited[this.bucketIndex(now)]! += 1
     const answered = sum(this.answered)
     const limited = sum(this.limited)
-    const cluster = this.rate === undefined || limited / (answered + limited) >= CLUSTER_SHARE
+    // Before anything is known, a 429 means the limit is reached; after, it takes a share of the answers (and more
+    // than one: a single 429 among a handful of answers is not a pattern).
+    const cluster = (this.rate === undefined && !this.explicitLimit) ||
+      (limited >= 2 && limited / (answered + limited) >= CLUSTER_SHARE)
     if (now >= this.decreaseLockedUntil) {
       // One decrease per Retry-After period, as TCP reacts once per loss event.
       this.decreaseLockedUntil = now + outcome.retryAfterMillis
@@ -149,6 +154,28 @@ export class LearnedRate {
 
 const sum = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0)
 
+/** Waits until no pause holds. */
+const awaitPause = (rate: LearnedRate): Effect.Effect<void> =>
+  Effect.flatMap(
+    Clock.currentTimeMillis,
+    (now) => rate.pausedUntil > now ? Effect.sleep(rate.pausedUntil - now) : Effect.void
+  )
+
+/**
+ * Admission: no pause, then the explicit limit's token (when there is one), then a slot of the learned rate. A pause
+ * that began while waiting for the token voids it: the token is taken again after the pause, so that requests never
+ * leave a pause together.
+ */
+export const admitWith = <E>(rate: LearnedRate, token: Effect.Effect<void, E> | undefined): Effect.Effect<void, E> => {
+  const loop: Effect.Effect<void, E> = Effect.suspend(() =>
+    awaitPause(rate).pipe(
+      Effect.zipRight(token ?? Effect.void),
+      Effect.zipRight(Effect.flatMap(Clock.currentTimeMillis, (now) => rate.pausedUntil > now ? loop : awaitSlot(rate)))
+    )
+  )
+  return loop
+}
+
 /** Waits for a slot of `rate` that still holds when it comes; an interrupted wait gives its slot back. */
 export const awaitSlot = (rate: LearnedRate): Effect.Effect<void> =>
   Effect.flatMap(Clock.currentTimeMillis, (now) => {
@@ -172,12 +199,22 @@ export interface LimiterShape {
   readonly record: (outcome: Outcome) => Effect.Effect<void>
 }
 
-/** The explicit limit as `@effect/experimental`'s RateLimiter takes it: one token per slot, no burst. */
+/**
+ * Headroom under an explicit limit: TMDB counts requests when they arrive, and arrival times jitter, so requests
+ * spaced exactly at the limit would now and then arrive a little closer than that. 5% of the window absorbs 50 ms of
+ * jitter per second of window.
+ */
+export const EXPLICIT_HEADROOM = 0.95
+
+/**
+ * The explicit limit as `@effect/experimental`'s RateLimiter takes it: one token per slot (no burst), the slots
+ * evenly spaced with the headroom above.
+ */
 export const consumeOptions = (limit: ExplicitLimit, key: string) => ({
   algorithm: "token-bucket" as const,
   onExceeded: "delay" as const,
   limit: 1,
-  window: Duration.millis(Duration.toMillis(limit.window) / limit.limit),
+  window: Duration.millis(Duration.toMillis(limit.window) / (limit.limit * EXPLICIT_HEADROOM)),
   key
 })
 

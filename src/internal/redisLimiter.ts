@@ -15,7 +15,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { Redis as IoRedis, RedisOptions } from "ioredis"
 import type { RedisLimiterOptions } from "../TmdbLimiter.js"
-import { awaitSlot, awaitToken, LearnedRate, type LimiterShape, makeLimiter } from "./admission.js"
+import { admitWith, awaitToken, LearnedRate, type LimiterShape, makeLimiter } from "./admission.js"
 
 interface RedisWithScripts extends IoRedis {
   tmdbTokenBucket(
@@ -161,22 +161,15 @@ export const makeRedisLimiter = (
       Effect.flatMap((value) => Effect.sync(() => value === null ? undefined : learned.pause(Number(value))))
     )
 
-    const admit: LimiterShape["admit"] = (limit) =>
-      Effect.gen(function*() {
-        const pause = yield* Effect.either(readPause)
-        if (pause._tag === "Left") {
-          yield* fallback(pause.left)
-          return yield* local.admit(limit)
-        }
-        if (limit !== undefined) {
-          const token = yield* Effect.either(awaitToken(shared, limit))
-          if (token._tag === "Left") {
-            yield* fallback(token.left)
-            return yield* local.admit(limit)
-          }
-        }
-        yield* awaitSlot(learned)
-      })
+    // The token is taken in the shared bucket; after its wait, the shared pause is read again, so that a pause
+    // another process began meanwhile is honoured (admitWith then takes a new token after it).
+    const admit: LimiterShape["admit"] = (limit) => {
+      if (limit !== undefined) learned.explicitLimit = true
+      const token = limit === undefined ? readPause : Effect.zipRight(awaitToken(shared, limit), readPause)
+      return Effect.zipRight(readPause, admitWith(learned, token)).pipe(
+        Effect.catchAll((error) => Effect.zipRight(fallback(error), local.admit(limit)))
+      )
+    }
 
     const record: LimiterShape["record"] = (outcome) =>
       Effect.gen(function*() {
