@@ -178,28 +178,30 @@ describe("LearnedRate", () => {
     const rate = new LearnedRate()
     for (let i = 0; i < 100; i++) rate.record(i, answered)
     expect(rate.rate).toBeUndefined()
-    expect(rate.reserve(100).at).toBe(100)
-    expect(rate.reserve(100).at).toBe(100)
+    expect(rate.nextSendAt(100)).toBe(100)
+    rate.take(100)
+    expect(rate.nextSendAt(100)).toBe(100)
   })
 
   it("a first 429 sets the rate from the successes of the last second and pauses for Retry-After", () => {
     const rate = new LearnedRate()
     for (let i = 0; i < 50; i++) rate.record(i, answered)
     rate.record(60, limited(1000))
-    expect(rate.rate).toBeCloseTo(47.5)
+    expect(rate.rate).toBeCloseTo(48.5)
     expect(rate.pausedUntil).toBe(1060)
-    expect(rate.reserve(100).at).toBe(1060)
-    expect(rate.reserve(100).at).toBeCloseTo(1060 + 1000 / 47.5)
+    expect(rate.nextSendAt(100)).toBe(1060)
+    rate.take(1060)
+    expect(rate.nextSendAt(1060)).toBeCloseTo(1060 + 1000 / 48.5)
   })
 
   it("lowers the rate once per Retry-After period, not once per 429", () => {
     const rate = new LearnedRate()
     for (let i = 0; i < 50; i++) rate.record(i, answered)
     for (let i = 0; i < 20; i++) rate.record(60 + i, limited(1000))
-    expect(rate.rate).toBeCloseTo(47.5)
+    expect(rate.rate).toBeCloseTo(48.5)
   })
 
-  it("a lone 429 among many successes does not pause the others", () => {
+  it("a lone 429 among many successes does not pause the others, nor lower the learned rate", () => {
     const rate = new LearnedRate()
     for (let i = 0; i < 50; i++) rate.record(i, answered)
     rate.record(50, limited(1000))
@@ -208,7 +210,18 @@ describe("LearnedRate", () => {
     for (let t = 2000; t < 4000; t += 20) rate.record(t, answered)
     rate.record(4000, limited(1000))
     expect(rate.pausedUntil).toBe(1050)
-    expect(rate.rate).toBeLessThanOrEqual(learned * 1.05)
+    expect(rate.rate).toBe(learned)
+  })
+
+  it("two 429s that make a tenth of the last second's answers pause everyone again", () => {
+    const rate = new LearnedRate()
+    for (let i = 0; i < 50; i++) rate.record(i, answered)
+    rate.record(50, limited(1000))
+    for (let t = 2000; t < 3000; t += 100) rate.record(t, answered)
+    rate.record(3000, limited(1000))
+    expect(rate.pausedUntil).toBe(1050)
+    rate.record(3010, limited(1000))
+    expect(rate.pausedUntil).toBe(4010)
   })
 
   it("sustained success while requests wait for their slot raises the rate again", () => {
@@ -217,14 +230,27 @@ describe("LearnedRate", () => {
     rate.record(50, limited(1000))
     const learned = rate.rate!
     let now = 1050
-    for (let second = 0; second < 5; second++) {
+    for (let second = 0; second < 8; second++) {
       for (let i = 0; i < 50; i++) {
-        const slot = rate.reserve(now)
-        now = Math.max(now, slot.at)
+        rate.waited()
+        now = Math.max(now, rate.nextSendAt(now))
+        rate.take(now)
         rate.record(now, answered)
       }
     }
     expect(rate.rate!).toBeGreaterThan(learned)
+  })
+
+  it("a send a little late keeps the schedule; after a stall the schedule starts again from now (no wave)", () => {
+    const rate = new LearnedRate()
+    for (let i = 0; i < 50; i++) rate.record(i, answered)
+    rate.record(50, limited(1000))
+    const interval = 1000 / rate.rate!
+    rate.take(1050)
+    rate.take(1050 + interval + 2) // two milliseconds late: the next slot stays on the schedule
+    expect(rate.nextSendAt(1050 + interval + 2)).toBeCloseTo(1050 + 2 * interval)
+    rate.take(1050 + 2 * interval + 500) // half a second late: the next one is an interval after now
+    expect(rate.nextSendAt(1050 + 2 * interval + 500)).toBeCloseTo(1050 + 3 * interval + 500)
   })
 })
 

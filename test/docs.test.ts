@@ -16,6 +16,8 @@ describe("docs", () => {
     for (
       const doc of [
         "README.md",
+        "BENCHMARKS.md",
+        "docs/admission.md",
         "docs/api.md",
         "docs/cli.md",
         "docs/configuration.md",

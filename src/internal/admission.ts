@@ -18,21 +18,14 @@ export type Outcome =
   | { readonly _tag: "Answered" }
   | { readonly _tag: "RateLimited"; readonly retryAfterMillis: number }
 
-/** A reserved sending time; `epoch` changes when a pause voids every reservation made before it. */
-interface Slot {
-  readonly at: number
-  readonly interval: number
-  readonly epoch: number
-}
-
 /** Share of 429s among the last second's answers from which a 429 is a limit being hit, not an accident. */
 export const CLUSTER_SHARE = 0.1
-/** The learned rate starts this far below the success rate observed when the limit was hit. */
-export const LEARN_FACTOR = 0.95
-/** A lone 429 while the client is pacing at its rate lowers the rate by this factor (once per Retry-After period). */
-export const LONE_DECREASE = 0.95
+/** The learned rate starts this far below the success rate observed when the limit was hit (30 ms of jitter a second). */
+export const LEARN_FACTOR = 0.97
 /** Below this share of the ceiling the rate recovers quickly (+10% a second), above it slowly (+1%). */
 const RECOVERY_BAND = 0.9
+/** "Sustained success": this long without any 429 before the rate goes up. */
+const SUSTAINED_MILLIS = 5000
 const MIN_RATE = 1
 const BUCKET_MILLIS = 100
 const BUCKETS = 10
@@ -50,35 +43,37 @@ export class LearnedRate {
   explicitLimit = false
   pausedUntil = 0
   private nextSlot = 0
-  private epoch = 0
   private decreaseLockedUntil = 0
+  private lastLimitedAt = -Infinity
   private periodStart = 0
   private waitedThisPeriod = false
   private readonly answered = new Array<number>(BUCKETS).fill(0)
   private readonly limited = new Array<number>(BUCKETS).fill(0)
   private bucketAt = 0
 
-  /** Reserves the next sending time: after any pause, and one interval after the previous slot once a rate is known. */
-  reserve(now: number): Slot {
+  /**
+   * When the next request may be sent: after any pause, and, once a rate is known, one interval after the previous
+   * send. Nothing is reserved ahead: each fiber asks when it wakes, and the first to find the time come takes it.
+   */
+  nextSendAt(now: number): number {
     const start = Math.max(now, this.pausedUntil)
-    if (this.rate === undefined) return { at: start, interval: 0, epoch: this.epoch }
+    return this.rate === undefined ? start : Math.max(start, this.nextSlot)
+  }
+
+  /**
+   * Takes the send time that has come (`nextSendAt(now) <= now`). A send a little late (within one interval) keeps
+   * the schedule, so timer lateness does not slow the rate; after a longer stall (GC, a busy CPU) the schedule starts
+   * again from now, so the fibers that waited do not leave together.
+   */
+  take(now: number): void {
+    if (this.rate === undefined) return
     const interval = 1000 / this.rate
-    const at = Math.max(start, this.nextSlot)
-    this.nextSlot = at + interval
-    if (at > now) this.waitedThisPeriod = true
-    return { at, interval, epoch: this.epoch }
+    this.nextSlot = now - this.nextSlot <= interval ? this.nextSlot + interval : now + interval
   }
 
-  /** Whether a slot still holds when its time comes (no pause voided it meanwhile). */
-  holds(slot: Slot): boolean {
-    return slot.epoch === this.epoch
-  }
-
-  /** Gives back a slot its fiber will not use (interrupted while waiting), when no later slot was reserved. */
-  release(slot: Slot): void {
-    if (slot.interval > 0 && slot.epoch === this.epoch && this.nextSlot === slot.at + slot.interval) {
-      this.nextSlot = slot.at
-    }
+  /** Notes that a request had to wait for its turn (demand at the rate: the rate may grow). */
+  waited(): void {
+    this.waitedThisPeriod = true
   }
 
   record(now: number, outcome: Outcome): void {
@@ -89,6 +84,7 @@ export class LearnedRate {
       return
     }
     this.limited[this.bucketIndex(now)]! += 1
+    this.lastLimitedAt = now
     const answered = sum(this.answered)
     const limited = sum(this.limited)
     // Before anything is known, a 429 means the limit is reached; after, it takes a share of the answers (and more
@@ -101,32 +97,35 @@ export class LearnedRate {
       if (cluster && answered > 0) {
         this.ceiling = answered
         this.rate = Math.max(MIN_RATE, Math.min(this.rate ?? Infinity, answered) * LEARN_FACTOR)
-      } else if (!cluster && this.waitedThisPeriod && this.rate !== undefined) {
-        this.rate = Math.max(MIN_RATE, this.rate * LONE_DECREASE)
+      } else if (!cluster && this.rate !== undefined) {
+        // A lone 429 after the rate went up: back to the rate that held when the limit was learned.
+        this.rate = Math.max(MIN_RATE, Math.min(this.rate, LEARN_FACTOR * this.ceiling))
       }
       this.periodStart = now
       this.waitedThisPeriod = false
     }
-    if (cluster) {
-      // Everyone waits out the Retry-After; every reservation made before is void and is made again after it.
-      this.pausedUntil = Math.max(this.pausedUntil, now + outcome.retryAfterMillis)
+    // Everyone waits out the Retry-After. A 429 that comes back during a pause was sent before it began: it tells
+    // nothing new and does not extend the pause.
+    if (cluster && now >= this.pausedUntil) {
+      this.pausedUntil = now + outcome.retryAfterMillis
       this.nextSlot = this.pausedUntil
-      this.epoch += 1
     }
   }
 
-  /** Holds everyone back until `until` (a pause another process reported); voids earlier reservations. */
+  /** Holds everyone back until `until` (a pause another process reported). */
   pause(until: number): void {
     if (until <= this.pausedUntil) return
     this.pausedUntil = until
     this.nextSlot = Math.max(this.nextSlot, until)
-    this.epoch += 1
   }
 
-  /** Each second in which requests waited for their slot and TMDB did not limit the client: the rate goes up. */
+  /**
+   * Each second in which requests waited for their slot, once TMDB has not limited the client for a while (sustained
+   * success): the rate goes up.
+   */
   private maybeIncrease(now: number): void {
     if (this.rate === undefined || now - this.periodStart < 1000) return
-    if (this.waitedThisPeriod && now >= this.decreaseLockedUntil) {
+    if (this.waitedThisPeriod && now - this.lastLimitedAt >= SUSTAINED_MILLIS) {
       const step = this.rate < RECOVERY_BAND * this.ceiling ? 0.1 : 0.01
       this.rate = Math.max(this.rate + 0.5, this.rate * (1 + step))
       this.ceiling = Math.max(this.ceiling, this.rate)
@@ -176,15 +175,14 @@ export const admitWith = <E>(rate: LearnedRate, token: Effect.Effect<void, E> | 
   return loop
 }
 
-/** Waits for a slot of `rate` that still holds when it comes; an interrupted wait gives its slot back. */
+/** Waits for this fiber's turn at `rate` (see `nextSendAt` and `take`); interruptible, and nothing to give back. */
 export const awaitSlot = (rate: LearnedRate): Effect.Effect<void> =>
   Effect.flatMap(Clock.currentTimeMillis, (now) => {
-    const slot = rate.reserve(now)
-    if (slot.at <= now) return Effect.void
-    return Effect.sleep(slot.at - now).pipe(
-      Effect.onInterrupt(() => Effect.sync(() => rate.release(slot))),
-      Effect.zipRight(Effect.suspend(() => rate.holds(slot) ? Effect.void : awaitSlot(rate)))
-    )
+    const at = rate.nextSendAt(now)
+    if (at <= now) return Effect.sync(() => rate.take(now))
+    rate.waited()
+    // Whole milliseconds, rounded up: a clock of whole milliseconds then finds the time come when it wakes.
+    return Effect.zipRight(Effect.sleep(Math.ceil(at - now)), awaitSlot(rate))
   })
 
 /** An explicit limit: at most `limit` requests per `window`. */
@@ -218,7 +216,11 @@ export const consumeOptions = (limit: ExplicitLimit, key: string) => ({
   key
 })
 
-/** Waits for the explicit limit's next token, through a RateLimiter whose store may be shared. */
+/**
+ * Waits for the explicit limit's next token, through a RateLimiter whose store may be shared. (Tokens are reserved
+ * evenly spaced; fibers that wake late after a stall send together, but never more than the limit in any window,
+ * since each sends in a slot the limit allowed.)
+ */
 export const awaitToken = (
   rateLimiter: RateLimiter.RateLimiter,
   limit: ExplicitLimit
@@ -237,3 +239,74 @@ export const makeLimiter = (rateLimiter: RateLimiter.RateLimiter, learned: Learn
       : Effect.zipRight(Effect.orDie(awaitToken(rateLimiter, limit)), awaitSlot(learned)),
   record: (outcome) => Effect.map(Clock.currentTimeMillis, (now) => learned.record(now, outcome))
 })
+
+interface Waiter {
+  readonly grant: () => void
+  state: "waiting" | "granted" | "cancelled"
+}
+
+/**
+ * The cap on requests in flight: a FIFO of waiters, each released permit handed to exactly one of them. (Effect's
+ * `Semaphore` wakes every waiter on each release, and each re-queues: with thousands of queued calls that is
+ * quadratic work and garbage, measured at 3 GB of heap for 3,000 calls.) Interrupting a waiter removes it from the
+ * queue; a permit granted to a fiber interrupted at that very moment is passed on.
+ */
+export class InFlightGate {
+  private free: number
+  private queue: Array<Waiter> = []
+  private head = 0
+
+  constructor(permits: number) {
+    this.free = permits
+  }
+
+  /** How many calls wait for a permit. */
+  get waiting(): number {
+    return this.queue.length - this.head
+  }
+
+  private readonly acquire: Effect.Effect<void> = Effect.async<void>((resume) => {
+    if (this.free > 0) {
+      this.free -= 1
+      return resume(Effect.void)
+    }
+    const waiter: Waiter = {
+      state: "waiting",
+      grant: () => resume(Effect.void)
+    }
+    this.queue.push(waiter)
+    return Effect.sync(() => {
+      if (waiter.state === "granted") this.release()
+      waiter.state = "cancelled"
+    })
+  })
+
+  private release(): void {
+    while (this.head < this.queue.length) {
+      const waiter = this.queue[this.head]!
+      this.queue[this.head] = undefined as unknown as Waiter
+      this.head += 1
+      if (waiter.state === "waiting") {
+        waiter.state = "granted"
+        this.compact()
+        return waiter.grant()
+      }
+    }
+    this.compact()
+    this.free += 1
+  }
+
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head)
+      this.head = 0
+    }
+  }
+
+  /** Runs `effect` holding one permit: waits (interruptibly) for it, and always gives it back. */
+  withPermit<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.zipRight(restore(this.acquire), Effect.ensuring(restore(effect), Effect.sync(() => this.release())))
+    )
+  }
+}

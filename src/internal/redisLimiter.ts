@@ -29,8 +29,8 @@ interface RedisWithScripts extends IoRedis {
   tmdbPause(key: string, until: number, millis: number): Promise<number>
 }
 
-// A token bucket in one hash: `tokens` left and the time `at` they were last refilled. Tokens may go below zero
-// (overflow): each such token is a reservation of a future slot, which is what spaces requests evenly.
+// A token bucket in one hash: `tokens` left and the time `at` (microseconds) they were last refilled. Tokens may go
+// below zero (overflow): each such token is a reservation of a future slot, which is what spaces requests evenly.
 const tokenBucketScript = `
 local tokens = tonumber(ARGV[1])
 local refill = tonumber(ARGV[2])
@@ -54,7 +54,7 @@ if after >= 0 or overflow then
   available = after
 end
 redis.call("HSET", KEYS[1], "tokens", available, "at", at)
-redis.call("PEXPIRE", KEYS[1], refill * (limit - available + 1) + 60000)
+redis.call("PEXPIRE", KEYS[1], math.ceil(refill * (limit - available + 1) / 1000) + 60000)
 return after
 `
 
@@ -129,10 +129,10 @@ export const makeRedisLimiter = (
               redis.tmdbTokenBucket(
                 `${prefix}${bucket.key}`,
                 bucket.tokens,
-                // Whole milliseconds, rounded up: a limit is never exceeded by rounding.
-                Math.ceil(Duration.toMillis(bucket.refillRate)),
+                // In whole microseconds, rounded up: a limit is never exceeded by rounding.
+                Math.ceil(Duration.toMillis(bucket.refillRate) * 1000),
                 bucket.limit,
-                now,
+                Math.round(now * 1000),
                 bucket.allowOverflow ? 1 : 0
               ),
             "token bucket"

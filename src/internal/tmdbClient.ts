@@ -22,7 +22,7 @@ import { GuestSession, Session } from "../Session.js"
 import type { TmdbConfigShape } from "../TmdbConfig.js"
 import type { RequestError, RetryableError, SessionNotFound } from "../TmdbError.js"
 import { MalformedResponse, TransportError } from "../TmdbError.js"
-import type { LimiterShape } from "./admission.js"
+import { InFlightGate, type LimiterShape } from "./admission.js"
 import type { ErrorOf, SpecificTag } from "./errorTable.js"
 import { fromAnswer } from "./errorTable.js"
 import { ErrorBody } from "./wire.js"
@@ -141,10 +141,10 @@ export const makeClient = (
   const gate = admission === false
     ? <A, E>(exchange: Effect.Effect<readonly [HttpClientResponse.HttpClientResponse, A], E>) => exchange
     : (() => {
-      const inFlight = Effect.unsafeMakeSemaphore(admission.maxInFlight)
+      const inFlight = new InFlightGate(admission.maxInFlight)
       const admit = limiter.admit(admission.rateLimit)
       return <A, E>(exchange: Effect.Effect<readonly [HttpClientResponse.HttpClientResponse, A], E>) =>
-        inFlight.withPermits(1)(
+        inFlight.withPermit(
           admit.pipe(
             Effect.zipRight(exchange),
             Effect.tap(([response]) =>
