@@ -37,6 +37,7 @@ import type {
 import { defaults, Engine, Fault } from "../internal/fakeTmdb.js"
 import { nodeHttpServer } from "../internal/nodePlatform.js"
 import { RequestToken } from "../RequestToken.js"
+import type { TmdbClient } from "../TmdbClient.js"
 import type { Secret, TmdbConfigSettings } from "../TmdbConfig.js"
 import { TmdbConfig } from "../TmdbConfig.js"
 
@@ -210,14 +211,14 @@ export class FakeTmdb extends Context.Tag("effect-tmdb-auth/testing/FakeTmdb")<F
   }
 
   /**
-   * `AuthService` and `FakeTmdb` ready to use: `AuthService.layer` over `FakeTmdb.layer(options)` with the fake's
-   * first accepted read access token (its first API key when `accessTokens` is empty). `settings` adds timeout and
-   * retry settings to `TmdbConfig`.
+   * `AuthService` (with the `TmdbClient` it is built on) and `FakeTmdb` ready to use: `AuthService.layer` over
+   * `FakeTmdb.layer(options)` with the fake's first accepted read access token (its first API key when
+   * `accessTokens` is empty). `settings` adds timeout, retry and admission settings to `TmdbConfig`.
    */
   static layerAuthService(
     options: FakeTmdbOptions = {},
     settings: TmdbConfigSettings = {}
-  ): Layer.Layer<AuthService | TmdbConfig | HttpClient.HttpClient | FakeTmdb, ConfigError.ConfigError> {
+  ): Layer.Layer<AuthService | TmdbClient | TmdbConfig | HttpClient.HttpClient | FakeTmdb, ConfigError.ConfigError> {
     return AuthService.layer.pipe(
       Layer.provideMerge(
         Layer.merge(

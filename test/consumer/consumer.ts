@@ -4,8 +4,8 @@
  * only through its published entry points.
  */
 import { NodeHttpClient } from "@effect/platform-node"
-import { Context, Duration, Effect, Layer, Redacted, TestClock, TestContext } from "effect"
-import { AuthService, type Session, TmdbConfig, UserSession } from "effect-tmdb-auth"
+import { Context, Duration, Effect, Layer, Redacted, Schema, TestClock, TestContext } from "effect"
+import { AuthService, type Session, TmdbClient, TmdbConfig, UserSession } from "effect-tmdb-auth"
 import { FakeTmdb } from "effect-tmdb-auth/testing"
 
 const check = (condition: boolean, what: string) =>
@@ -17,6 +17,18 @@ const loginAndLogout = Effect.gen(function*() {
   yield* check(/^[0-9a-f]{40}$/.test(Redacted.value(session.sessionId)), "session id")
   yield* auth.deleteSession(session)
 })
+
+const Account = Schema.Struct({ id: Schema.Number, username: Schema.String })
+
+const ownCall = Effect.gen(function*() {
+  const auth = yield* AuthService
+  const tmdb = yield* TmdbClient
+  const session = yield* auth.login({ username: "demo", password: Redacted.make("demo-password") })
+  const account = yield* tmdb.request({ method: "GET", path: "/3/account", session, response: Account })
+  yield* check(account.username === "demo", "GET /3/account through TmdbClient")
+  yield* auth.deleteSession(session)
+  return "TmdbClient: the app's own GET /3/account with the session"
+}).pipe(Effect.provide(FakeTmdb.layerAuthService()))
 
 const inMemory = loginAndLogout.pipe(
   Effect.provide(FakeTmdb.layerAuthService()),
@@ -49,7 +61,7 @@ const downstream = Effect.map(UserSession, (session) => Redacted.value(session.s
   Effect.map((length) => `UserSession layer: a ${length}-character session id`)
 )
 
-Effect.runPromise(Effect.all([inMemory, overSocket, withTestClock, downstream])).then(
+Effect.runPromise(Effect.all([inMemory, overSocket, withTestClock, downstream, ownCall])).then(
   (lines) => lines.forEach((line) => console.log(`ok - ${line}`)),
   (error) => {
     console.error(error)

@@ -5,9 +5,9 @@
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { TMDB, TMDBError } from "@lorenzopant/tmdb"
-import { ConfigProvider, Context, Deferred, Effect, Fiber, Layer, Redacted } from "effect"
+import { ConfigProvider, Context, Deferred, Effect, Fiber, Layer, Redacted, Schema } from "effect"
 import type { TmdbConfigSettings } from "../../src/index.js"
-import { AuthService, awaitApproval, TmdbConfig } from "../../src/index.js"
+import { AuthService, awaitApproval, TmdbClient, TmdbConfig } from "../../src/index.js"
 import type { FakeTmdbServer } from "../../src/testing/index.js"
 import { FakeTmdb, Fault } from "../../src/testing/index.js"
 
@@ -130,6 +130,40 @@ describe("AuthService over sockets against FakeTmdb.serve", () => {
       )
       expect(result).toBe("refused")
     }), 20_000)
+})
+
+describe("TmdbClient over sockets against FakeTmdb.serve", () => {
+  const Account = Schema.Struct({ id: Schema.Number, username: Schema.String })
+
+  for (const mode of ["access token", "api key"] as const) {
+    it.live(
+      `an app's own call with a session (${mode}): GET /3/account, then SessionNotFound after logout`,
+      () =>
+        Effect.gen(function*() {
+          const server = yield* FakeTmdb.serve()
+          const context = yield* Layer.build(AuthService.layer.pipe(
+            Layer.provide(
+              mode === "api key"
+                ? TmdbConfig.layer({ apiKey: FakeTmdb.defaults.apiKey, baseUrl: server.url })
+                : TmdbConfig.layer({ accessToken: FakeTmdb.defaults.accessToken, baseUrl: server.url })
+            ),
+            Layer.provide(NodeHttpClient.layerUndici)
+          ))
+          const auth = Context.get(context, AuthService)
+          const tmdb = Context.get(context, TmdbClient)
+          const session = yield* auth.login(login)
+          const account = yield* tmdb.request({ method: "GET", path: "/3/account", session, response: Account })
+          expect(account.username).toBe("demo")
+          yield* auth.deleteSession(session)
+          const error = yield* Effect.flip(
+            tmdb.request({ method: "GET", path: "/3/account", session, response: Account })
+          )
+          expect(error).toMatchObject({ _tag: "SessionNotFound", statusCode: 3, httpStatus: 401 })
+          expect(error.message).not.toContain(Redacted.value(session.sessionId))
+        }).pipe(Effect.scoped),
+      20_000
+    )
+  }
 })
 
 describe("awaitApproval over sockets", () => {
