@@ -8,26 +8,40 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { type ClientShape, makeClient, type Method, type RequestFn, type TmdbRequest } from "./internal/tmdbClient.js"
-import { TmdbConfig } from "./TmdbConfig.js"
-import type { EndpointErrorTag } from "./TmdbError.js"
+import type * as Schema from "effect/Schema"
+import { makeClient } from "./internal/tmdbClient.js"
+import type { GuestSession, Session } from "./Session.js"
+import { TmdbConfig, type TmdbConfigShape } from "./TmdbConfig.js"
+import type { EndpointErrorOf, EndpointErrorTag, RequestError, SessionNotFound } from "./TmdbError.js"
 import { TmdbLimiter } from "./TmdbLimiter.js"
 
 /**
- * The HTTP methods of {@link TmdbClientRequest}.
+ * The HTTP methods TMDB's API uses.
  *
  * @since 0.2.0
  */
-export type TmdbMethod = Method
+export type TmdbMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
 
 /**
- * One request for {@link TmdbClientShape.request}: method, path (version included: `/3/account`), query, JSON body,
- * optionally a `Session` or `GuestSession` (sent as `session_id` or `guest_session_id`), the `Schema` of the success
- * body, and the endpoint-specific errors it may produce (`errors: ["SessionNotFound"]`).
+ * One request for {@link TmdbClientShape.request}.
  *
  * @since 0.2.0
  */
-export type TmdbClientRequest<A, I, T extends EndpointErrorTag = never> = TmdbRequest<A, I, T>
+export interface TmdbClientRequest<A, I, T extends EndpointErrorTag = never> {
+  readonly method: TmdbMethod
+  /** The path from the API origin, version included: `/3/account`. */
+  readonly path: string
+  /** Query parameters; `undefined` values are left out. */
+  readonly query?: Readonly<Record<string, string | number | boolean | undefined>> | undefined
+  /** A JSON body. */
+  readonly body?: unknown
+  /** Adds `session_id` (a `Session`) or `guest_session_id` (a `GuestSession`) to the query, as TMDB expects. */
+  readonly session?: Session | GuestSession | undefined
+  /** Decodes the success body. */
+  readonly response: Schema.Schema<A, I>
+  /** The endpoint-specific errors this request may produce (`["SessionNotFound"]`); other codes become `TmdbError`. */
+  readonly errors?: ReadonlyArray<T> | undefined
+}
 
 /**
  * `request`'s type: the error type holds `RequestError`, the `errors` named, and `SessionNotFound` when a session is
@@ -35,21 +49,30 @@ export type TmdbClientRequest<A, I, T extends EndpointErrorTag = never> = TmdbRe
  *
  * @since 0.2.0
  */
-export type TmdbClientRequestFn = RequestFn
+export interface TmdbClientRequestFn {
+  <A, I, T extends EndpointErrorTag = never>(
+    options: TmdbClientRequest<A, I, T> & { readonly session: Session | GuestSession }
+  ): Effect.Effect<A, RequestError | SessionNotFound | EndpointErrorOf<T>>
+  <A, I, T extends EndpointErrorTag = never>(
+    options: TmdbClientRequest<A, I, T>
+  ): Effect.Effect<A, RequestError | EndpointErrorOf<T>>
+}
 
 /**
  * What {@link TmdbClient} provides.
  *
  * @since 0.2.0
  */
-export interface TmdbClientShape extends ClientShape {
+export interface TmdbClientShape {
   /** Sends a TMDB request through the whole pipeline and decodes the answer with `response`. */
-  readonly request: RequestFn
+  readonly request: TmdbClientRequestFn
   /**
    * The authenticated client (base URL, credential, admission control) without retries or decoding, for anything
    * `request` does not cover. Paths are relative to the API origin.
    */
   readonly httpClient: HttpClient.HttpClient
+  /** The configuration it was built with. */
+  readonly config: TmdbConfigShape
 }
 
 /** Builds the client from the configuration, the context's `HttpClient` and, when provided, `TmdbLimiter`. */

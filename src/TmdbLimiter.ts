@@ -14,27 +14,36 @@ import * as Admission from "./internal/admission.js"
 import { makeRedisLimiter } from "./internal/redisLimiter.js"
 
 /**
- * How TMDB answered an admitted request, as far as admission is concerned.
+ * How TMDB answered an admitted request, as far as admission is concerned: answered (anything but a 429), or rate
+ * limited with the pause it asks for.
  *
  * @since 0.2.0
  */
-export type Outcome = Admission.Outcome
+export type Outcome =
+  | { readonly _tag: "Answered" }
+  | { readonly _tag: "RateLimited"; readonly retryAfterMillis: number }
 
 /**
  * An explicit limit: at most `limit` requests per `window`.
  *
  * @since 0.2.0
  */
-export type ExplicitLimit = Admission.ExplicitLimit
+export interface ExplicitLimit {
+  readonly limit: number
+  readonly window: Duration.Duration
+}
 
 /**
- * What the admission gate of `TmdbClient` asks of a limiter: `admit` waits until one request may be sent (after any
- * pause, at the learned rate, within the explicit limit when one is given); `record` tells it how TMDB answered (a
- * 429 pauses and lowers the rate; other answers let it grow).
+ * What the admission gate of `TmdbClient` asks of a limiter.
  *
  * @since 0.2.0
  */
-export type TmdbLimiterShape = Admission.LimiterShape
+export interface TmdbLimiterShape {
+  /** Waits until one request may be sent: after any pause, at the learned rate, within `limit` when one is given. */
+  readonly admit: (limit: ExplicitLimit | undefined) => Effect.Effect<void>
+  /** How TMDB answered an admitted request: a 429 pauses and lowers the rate; other answers let it grow. */
+  readonly record: (outcome: Outcome) => Effect.Effect<void>
+}
 
 /**
  * Options of {@link TmdbLimiter.layerRedis}. Other ioredis options (`password`, `db`, `tls`, ...) pass through.

@@ -13,10 +13,9 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 
-/** What an answer said, as far as admission is concerned. */
-export type Outcome =
-  | { readonly _tag: "Answered" }
-  | { readonly _tag: "RateLimited"; readonly retryAfterMillis: number }
+import type { ExplicitLimit, Outcome, TmdbLimiterShape as LimiterShape } from "../TmdbLimiter.js"
+
+export type { ExplicitLimit, LimiterShape, Outcome }
 
 /** Share of 429s among the last second's answers from which a 429 is a limit being hit, not an accident. */
 export const CLUSTER_SHARE = 0.1
@@ -184,18 +183,6 @@ export const awaitSlot = (rate: LearnedRate): Effect.Effect<void> =>
     // Whole milliseconds, rounded up: a clock of whole milliseconds then finds the time come when it wakes.
     return Effect.zipRight(Effect.sleep(Math.ceil(at - now)), awaitSlot(rate))
   })
-
-/** An explicit limit: at most `limit` requests per `window`. */
-export interface ExplicitLimit {
-  readonly limit: number
-  readonly window: Duration.Duration
-}
-
-/** What the admission gate asks of a limiter (public as `TmdbLimiterShape`). */
-export interface LimiterShape {
-  readonly admit: (limit: ExplicitLimit | undefined) => Effect.Effect<void>
-  readonly record: (outcome: Outcome) => Effect.Effect<void>
-}
 
 /**
  * Headroom under an explicit limit: TMDB counts requests when they arrive, and arrival times jitter, so requests

@@ -19,6 +19,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { isRetryable } from "../RetryPolicy.js"
 import { GuestSession, Session } from "../Session.js"
+import type { TmdbClientRequest, TmdbClientRequestFn, TmdbClientShape } from "../TmdbClient.js"
 import type { TmdbConfigShape } from "../TmdbConfig.js"
 import type { RequestError, RetryableError, SessionNotFound } from "../TmdbError.js"
 import { MalformedResponse, TransportError } from "../TmdbError.js"
@@ -27,40 +28,7 @@ import type { ErrorOf, SpecificTag } from "./errorTable.js"
 import { fromAnswer } from "./errorTable.js"
 import { ErrorBody } from "./wire.js"
 
-/** The HTTP methods TMDB's API uses. */
-export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
-
-/** One TMDB request, as `TmdbClient.request` takes it. */
-export interface TmdbRequest<A, I, T extends SpecificTag> {
-  readonly method: Method
-  /** The path from the API origin, version included: `/3/account`. */
-  readonly path: string
-  /** Query parameters; `undefined` values are left out. */
-  readonly query?: Readonly<Record<string, string | number | boolean | undefined>> | undefined
-  /** A JSON body. */
-  readonly body?: unknown
-  /** Adds `session_id` (a `Session`) or `guest_session_id` (a `GuestSession`) to the query, as TMDB expects. */
-  readonly session?: Session | GuestSession | undefined
-  /** Decodes the success body. */
-  readonly response: Schema.Schema<A, I>
-  /** The endpoint-specific errors this request may produce; any other TMDB code becomes `TmdbError`. */
-  readonly errors?: ReadonlyArray<T> | undefined
-}
-
-/** `request` with its error type: `SessionNotFound` joins when a session is sent. */
-export interface RequestFn {
-  <A, I, T extends SpecificTag = never>(
-    options: TmdbRequest<A, I, T> & { readonly session: Session | GuestSession }
-  ): Effect.Effect<A, RequestError | SessionNotFound | ErrorOf<T>>
-  <A, I, T extends SpecificTag = never>(options: TmdbRequest<A, I, T>): Effect.Effect<A, RequestError | ErrorOf<T>>
-}
-
-/** The service `TmdbClient` provides. */
-export interface ClientShape {
-  readonly request: RequestFn
-  readonly httpClient: HttpClient.HttpClient
-  readonly config: TmdbConfigShape
-}
+type TmdbRequest<A, I, T extends SpecificTag> = TmdbClientRequest<A, I, T>
 
 const urlPattern = /\b[a-z][a-z0-9+.-]*:\/\/\S+/gi
 const secretParams = /\b(api_key|session_id|guest_session_id)=[^&\s)]+/gi
@@ -122,7 +90,7 @@ export const makeClient = (
   config: TmdbConfigShape,
   httpClient: HttpClient.HttpClient,
   limiter: LimiterShape
-): ClientShape => {
+): TmdbClientShape => {
   const credential = config.credential
   const authenticate = credential._tag === "AccessToken"
     ? HttpClientRequest.bearerToken(Redacted.value(credential.token))
@@ -275,7 +243,7 @@ export const makeClient = (
       Effect.retry(policy),
       Effect.flatMap((result) => result)
     )
-  }) as RequestFn
+  }) as TmdbClientRequestFn
 
   return { request, httpClient: gatedClient, config }
 }
