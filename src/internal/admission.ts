@@ -1,7 +1,7 @@
 /**
  * Admission control: when a TMDB request may be sent. Three parts, each documented in docs/admission.md:
  *
- * - a cap on requests in flight (a semaphore; waiting for it is interruptible and removes the waiter);
+ * - a cap on requests in flight (`InFlightGate`, a FIFO; waiting for it is interruptible and removes the waiter);
  * - a rate learned from TMDB's 429s (`LearnedRate`): unknown (no pacing at all) until TMDB first limits the client;
  *   then requests are paced one slot at a time, so that retries and queued requests are released spread out, never as
  *   a wave; a pause shared by every fiber honours the server's `Retry-After`;
