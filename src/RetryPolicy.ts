@@ -114,9 +114,11 @@ export const isRetryable = (method: string, error: { readonly _tag: string }): e
       const { httpStatus, statusCode } = error as RetryableError & { readonly _tag: "TmdbUnavailable" }
       return method === "GET" || (httpStatus === 503 && (statusCode === 9 || statusCode === 46))
     }
-    case "TransportError":
-      return method === "GET" &&
-        (error as RetryableError & { readonly _tag: "TransportError" }).reason !== "InvalidUrl"
+    case "TransportError": {
+      // A bad base URL or an unencodable body fails the same way every time: never retried.
+      const { reason } = error as RetryableError & { readonly _tag: "TransportError" }
+      return method === "GET" && (reason === "Transport" || reason === "Timeout")
+    }
     default:
       return false
   }

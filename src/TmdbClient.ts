@@ -51,11 +51,11 @@ export interface TmdbClientRequest<A, I, T extends EndpointErrorTag = never> {
  */
 export interface TmdbClientRequestFn {
   <A, I, T extends EndpointErrorTag = never>(
-    options: TmdbClientRequest<A, I, T> & { readonly session: Session | GuestSession }
-  ): Effect.Effect<A, RequestError | SessionNotFound | EndpointErrorOf<T>>
+    options: TmdbClientRequest<A, I, T> & { readonly session?: undefined }
+  ): Effect.Effect<A, RequestError | EndpointErrorOf<T>>
   <A, I, T extends EndpointErrorTag = never>(
     options: TmdbClientRequest<A, I, T>
-  ): Effect.Effect<A, RequestError | EndpointErrorOf<T>>
+  ): Effect.Effect<A, RequestError | SessionNotFound | EndpointErrorOf<T>>
 }
 
 /**

@@ -232,9 +232,19 @@ const checkRetry = (retry: RetryOptions | undefined): Either.Either<RetrySchedul
     for (const key of ["maxWait", "initialDelay", "maxRetryAfter"] as const) {
       const value = retry[key]
       if (value === undefined) continue
+      // Duration.decode turns a negative number into zero: refuse the sign before decoding.
+      const negative = (typeof value === "number" && value < 0) || (typeof value === "string" && /^\s*-/.test(value))
       const decoded = Option.getOrUndefined(Option.liftThrowable(() => Duration.decode(value))())
-      if (decoded === undefined || Duration.toMillis(decoded) < 0) {
-        return Either.left(`retry.${key} must be a duration such as "30 seconds", not ${JSON.stringify(String(value))}`)
+      const allowsZero = key === "maxWait"
+      if (
+        negative || decoded === undefined || !Duration.isFinite(decoded) ||
+        (!allowsZero && Duration.toMillis(decoded) <= 0)
+      ) {
+        return Either.left(
+          `retry.${key} must be a ${allowsZero ? "" : "positive "}finite duration such as "30 seconds", not ${
+            JSON.stringify(String(value))
+          }`
+        )
       }
     }
   }
@@ -270,6 +280,10 @@ const invalid = (setting: string) => (message: string) => ConfigError.InvalidDat
 /** Checks every option; the first mistake becomes an `InvalidData` at the setting's name. */
 const validate = (options: TmdbConfigOptions): Either.Either<TmdbConfigShape, ConfigError.ConfigError> =>
   Either.gen(function*() {
+    // Both credentials are checked when both are given, though only the access token is sent.
+    if (options.accessToken !== undefined && options.apiKey !== undefined) {
+      yield* Either.mapLeft(checkApiKey(options.apiKey), invalid("apiKey"))
+    }
     const credential = options.accessToken !== undefined
       ? Credential.AccessToken({
         token: yield* Either.mapLeft(checkAccessToken(options.accessToken), invalid("accessToken"))
@@ -343,7 +357,12 @@ const optionsFrom = (options: TmdbConfigFromConfig): Config.Config<TmdbConfigOpt
     Config.mapOrFail(({ accessToken, apiKey, settings }): Either.Either<TmdbConfigOptions, ConfigError.ConfigError> => {
       if (Option.isSome(accessToken)) return Either.right({ ...settings, accessToken: accessToken.value })
       if (Option.isSome(apiKey)) return Either.right({ ...settings, apiKey: apiKey.value })
-      return Either.left(ConfigError.MissingData([variables.accessToken], missingCredentialMessage))
+      return Either.left(ConfigError.MissingData(
+        [variables.accessToken],
+        options.accessToken === undefined && options.apiKey === undefined
+          ? missingCredentialMessage
+          : `${missingCredentialMessage}; the accessToken or apiKey Config given to layerConfig had no value either`
+      ))
     })
   )
 

@@ -220,10 +220,11 @@ export class TmdbError extends Schema.TaggedError<TmdbError>()("TmdbError", Answ
  * - `Timeout`: no complete answer within the configured timeout.
  * - `Transport`: the connection failed (refused, reset, DNS...).
  * - `InvalidUrl`: the configured base URL does not make a valid URL.
+ * - `InvalidBody`: the request's JSON body could not be encoded (a `BigInt`, a cycle); nothing was sent.
  *
  * @since 0.1.0
  */
-export const TransportErrorReason = Schema.Literal("Timeout", "Transport", "InvalidUrl")
+export const TransportErrorReason = Schema.Literal("Timeout", "Transport", "InvalidUrl", "InvalidBody")
 
 /** @since 0.1.0 */
 export type TransportErrorReason = typeof TransportErrorReason.Type

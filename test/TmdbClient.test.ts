@@ -297,6 +297,17 @@ describe("TmdbClient.request", () => {
       expect((yield* fake.requests).map((r) => r.credential)).toEqual(["bearer", "bearer"])
     }).pipe(Effect.provide(setup())))
 
+  it.effect("a body JSON cannot encode fails as TransportError InvalidBody, nothing sent, never a throw", () =>
+    Effect.gen(function*() {
+      const tmdb = yield* TmdbClient
+      const fake = yield* FakeTmdb
+      const error = yield* Effect.flip(
+        tmdb.request({ method: "POST", path: "/3/list", body: { n: BigInt(1) }, response: Schema.Unknown })
+      )
+      expect(error).toMatchObject({ _tag: "TransportError", reason: "InvalidBody", endpoint: "POST /3/list" })
+      expect(yield* fake.requests).toEqual([])
+    }).pipe(Effect.provide(setup())))
+
   it.effect("a request through TmdbClient waits for no one when admission is off, and decodes with the Schema", () =>
     Effect.gen(function*() {
       const tmdb = yield* TmdbClient
@@ -320,5 +331,12 @@ export const _typeCheck = Effect.gen(function*() {
     response: Schema.Unknown
   })
   yield* Effect.catchTag(withSession, "SessionNotFound", () => Effect.void)
+  // An optional session (Session | undefined) may be sent: SessionNotFound is in the type too.
+  const maybe = undefined as Session | undefined
+  yield* Effect.catchTag(
+    tmdb.request({ method: "GET", path: "/3/account", session: maybe, response: Schema.Unknown }),
+    "SessionNotFound",
+    () => Effect.void
+  )
   return Duration.zero
 })

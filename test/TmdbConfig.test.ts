@@ -104,7 +104,13 @@ const mistakes: ReadonlyArray<readonly [string, TmdbConfigOptions, string, Reado
   ["a negative timeout", { accessToken: "t", timeout: "-5 seconds" as Duration.DurationInput }, "timeout", [
     "positive"
   ]],
-  ["a negative retry count", { accessToken: "t", retry: { maxRetries: -1 } }, "retry", ["maxRetries"]]
+  ["a negative retry count", { accessToken: "t", retry: { maxRetries: -1 } }, "retry", ["maxRetries"]],
+  ["a negative retry.maxWait", { accessToken: "t", retry: { maxWait: -1 } }, "retry", ["retry.maxWait"]],
+  ["a zero retry.maxRetryAfter", { accessToken: "t", retry: { maxRetryAfter: "0 seconds" } }, "retry", [
+    "retry.maxRetryAfter must be a positive"
+  ]],
+  ["a bad API key beside a good access token", { accessToken: "t", apiKey: "abc\n" }, "apiKey", ["whitespace"]],
+  ["admission.maxInFlight of 0", { accessToken: "t", admission: { maxInFlight: 0 } }, "admission", ["maxInFlight"]]
 ]
 
 describe("configuration is checked when the layer is built", () => {

@@ -13,6 +13,7 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import { AuthService } from "../AuthService.js"
 import { TmdbConfig, type TmdbConfigOptions } from "../TmdbConfig.js"
+import { UsageError } from "./Exit.js"
 
 export const connectionOptions = {
   baseUrl: Options.text("base-url").pipe(
@@ -54,7 +55,9 @@ const isLoopback = (url: string) => {
 }
 
 /** Flags override the environment; the credential variables are read only when no credential flag is given. */
-export const resolveConfig = (flags: ConnectionFlags): Effect.Effect<TmdbConfigOptions, ConfigError.ConfigError> =>
+export const resolveConfig = (
+  flags: ConnectionFlags
+): Effect.Effect<TmdbConfigOptions, ConfigError.ConfigError | UsageError> =>
   Effect.gen(function*() {
     const fromEnv: TmdbConfigOptions = Option.isSome(flags.accessToken)
       ? { ...(yield* TmdbConfig.settingsConfig), accessToken: flags.accessToken.value }
@@ -64,6 +67,14 @@ export const resolveConfig = (flags: ConnectionFlags): Effect.Effect<TmdbConfigO
     const baseUrl = Option.getOrUndefined(flags.baseUrl) ?? fromEnv.baseUrl
     const webUrl = Option.getOrUndefined(flags.webUrl) ??
       (baseUrl !== undefined && isLoopback(baseUrl) ? baseUrl : fromEnv.webBaseUrl)
+    if (flags.noRetry && Option.isSome(flags.retries)) {
+      return yield* Effect.fail(new UsageError({ message: "give --retries N or --no-retry, not both" }))
+    }
+    if (Option.isSome(flags.retries) && flags.retries.value < 0) {
+      return yield* Effect.fail(
+        new UsageError({ message: "--retries must be 0 or more (0 fails at the first failure)" })
+      )
+    }
     const maxRetries = flags.noRetry ? 0 : Option.getOrUndefined(flags.retries)
     return {
       ...fromEnv,
@@ -84,7 +95,7 @@ export const progressLogger = Logger.replace(
 ).pipe(Layer.merge(Logger.minimumLogLevel(LogLevel.Debug)))
 
 /** AuthService for these flags, over undici. */
-export const authLayer = (flags: ConnectionFlags): Layer.Layer<AuthService, ConfigError.ConfigError> =>
+export const authLayer = (flags: ConnectionFlags): Layer.Layer<AuthService, ConfigError.ConfigError | UsageError> =>
   Layer.unwrapEffect(Effect.map(resolveConfig(flags), authLayerFor))
 
 /** AuthService for explicit options, over undici. */

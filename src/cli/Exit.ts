@@ -132,7 +132,7 @@ const describe = (error: unknown): Omit<Failure, "tag"> | undefined => {
     case "AccessTokenRequired":
       return { code: ExitCodes.invalidApiKey, sentence: sentence(error.message) }
     case "RateLimited":
-      return { code: ExitCodes.rateLimited, sentence: `${error.message}; try again later.` }
+      return { code: ExitCodes.rateLimited, sentence: `${error.message.replace(/\.+$/, "")}; try again later.` }
     case "TransportError":
     case "TmdbUnavailable":
       return { code: ExitCodes.unreachable, sentence: sentence(error.message) }

@@ -11,8 +11,10 @@ import { run } from "./Cli.js"
 import { CliExit, describeFailure, exitCodeOf } from "./Exit.js"
 import { withPlainOutput } from "./Output.js"
 
-// Read before parsing, so that even a command line @effect/cli refuses is reported as JSON.
-const json = process.argv.slice(2).includes("--json")
+// Read before parsing, so that even a command line @effect/cli refuses is reported as JSON, for the commands that
+// take --json (@effect/cli prints its own usage text for such a mistake first; the JSON object is the last line).
+const args = process.argv.slice(2)
+const json = args.includes("--json") && ["login", "guest"].includes(args.find((arg) => !arg.startsWith("-")) ?? "")
 
 const program = run(process.argv).pipe(
   Effect.catchAll((error) => {

@@ -192,16 +192,25 @@ export const makeClient = (
       : [...(options.errors ?? []), "SessionNotFound"]
     const url = HttpClientRequest.make(options.method)(options.path)
     const withQuery = Object.keys(params).length === 0 ? url : HttpClientRequest.setUrlParams(url, params)
-    const built = options.body === undefined ? withQuery : HttpClientRequest.bodyUnsafeJson(withQuery, options.body)
+    // Encoded when the effect runs: a body JSON cannot encode is a typed failure, never a throw.
+    const built = options.body === undefined ? Effect.succeed(withQuery) : Effect.try({
+      try: () => HttpClientRequest.bodyUnsafeJson(withQuery, options.body),
+      catch: (cause) =>
+        new TransportError({
+          reason: "InvalidBody",
+          endpoint,
+          description: `the JSON body could not be encoded (${cause instanceof Error ? cause.message : String(cause)})`
+        })
+    })
     const shownQuery = [
       ...Object.keys(params).map((key) =>
         key === "session_id" || key === "guest_session_id" ? `${key}=<redacted>` : `${key}=${params[key]}`
       ),
       ...(query === "" ? [] : [query])
     ].join("&")
-    const exchange = base.execute(built).pipe(
+    const exchange = Effect.flatMap(built, (request) => base.execute(request)).pipe(
       Effect.flatMap((response) => Effect.map(response.text, (text) => [response, text] as const)),
-      Effect.mapError(toTransportError(endpoint)),
+      Effect.mapError((error) => error._tag === "TransportError" ? error : toTransportError(endpoint)(error)),
       Effect.timeoutFail({
         duration: config.timeout,
         onTimeout: () =>

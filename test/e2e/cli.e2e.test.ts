@@ -419,7 +419,14 @@ describe("edges a new user finds", () => {
     })
     const usage = await run(["guest", "--json", "--retries", "-1", ...flags])
     expect(usage.code).toBe(2)
-    expect(JSON.parse(usage.stderr.trim().split("\n").pop()!)).toMatchObject({ error: "ConfigError", exitCode: 2 })
+    expect(JSON.parse(usage.stderr.trim().split("\n").pop()!)).toMatchObject({ error: "UsageError", exitCode: 2 })
+    const config = await run(["guest", "--json", ...flags], undefined, { TMDB_TIMEOUT: "soon" })
+    expect(config.code).toBe(2)
+    expect(JSON.parse(config.stderr)).toMatchObject({ error: "ConfigError", exitCode: 2 })
+    // A command without --json reports in plain text, whatever the command line holds.
+    const plainText = await run(["validate-key", "--json", ...flags])
+    expect(plainText.code).toBe(2)
+    expect(() => JSON.parse(plainText.stderr)).toThrow()
   }, 20_000)
 
   it("prints no ANSI escape codes when output is not a terminal, or with NO_COLOR on a terminal", async () => {
