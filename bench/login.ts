@@ -1,0 +1,204 @@
+/**
+ * `npm run bench`: the full v3 password login (request token, validate with login, session) side by side, in one
+ * process run, against a bare node:http TMDB stand-in in its own process (bench/login-server.mjs).
+ *
+ * Each row does the same work: FLOWS logins at concurrency CONCURRENCY, after a warm-up; the rows are interleaved,
+ * RUNS times. It prints flows/s and client CPU per flow (`process.cpuUsage` of this process: the server shares the
+ * machine's cores, so CPU per flow is the steadier figure) as median (min-max), and the ratios to raw undici. Then a
+ * flood: FLOOD logins started at once through this library's defaults: time, failures, peak RSS, and the live heap per
+ * in-flight flow after a GC.
+ *
+ *   npm run bench [-- FLOWS CONCURRENCY RUNS FLOOD]     (defaults 2000 32 3 10000)
+ */
+import { FetchHttpClient, type HttpClient } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { TMDB } from "@lorenzopant/tmdb"
+import { Context, Effect, Layer, Redacted, Scope } from "effect"
+import { fork } from "node:child_process"
+import { cpus } from "node:os"
+import { fileURLToPath } from "node:url"
+import { Agent, request } from "undici"
+import { AuthService, TmdbConfig } from "../dist/index.js"
+import { FakeTmdb } from "../dist/testing/index.js"
+
+const arg = (index: number, fallback: number): number => Number(process.argv[2 + index] ?? fallback)
+const FLOWS = arg(0, 2000)
+const CONCURRENCY = arg(1, 32)
+const RUNS = arg(2, 3)
+const FLOOD = arg(3, 10_000)
+const ACCESS_TOKEN = FakeTmdb.defaults.accessToken
+const LOGIN = { username: "demo", password: "demo-password" }
+
+const server = await new Promise<{ url: string; stop: () => void }>((resolve) => {
+  const child = fork(fileURLToPath(new URL("./login-server.mjs", import.meta.url)), [], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"]
+  })
+  child.once("message", (message: { url: string }) => resolve({ url: message.url, stop: () => child.send("stop") }))
+})
+
+/** One login flow of a client, as a promise. */
+type Flow = () => Promise<unknown>
+
+// Clients ---------------------------------------------------------------------------------------------------------
+
+const headers = { authorization: `Bearer ${ACCESS_TOKEN}`, accept: "application/json" }
+const jsonHeaders = { ...headers, "content-type": "application/json" }
+
+const undiciFlow = (): Flow => {
+  const dispatcher = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 60_000 })
+  const call = async (method: "GET" | "POST", path: string, body?: unknown) => {
+    const response = await request(`${server.url}${path}`, {
+      method,
+      dispatcher,
+      headers: body === undefined ? headers : jsonHeaders,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) })
+    })
+    return response.body.json() as Promise<Record<string, string>>
+  }
+  return async () => {
+    const token = await call("GET", "/3/authentication/token/new")
+    await call("POST", "/3/authentication/token/validate_with_login", {
+      ...LOGIN,
+      request_token: token["request_token"]
+    })
+    return call("POST", "/3/authentication/session/new", { request_token: token["request_token"] })
+  }
+}
+
+const fetchFlow = (): Flow => {
+  const call = async (method: "GET" | "POST", path: string, body?: unknown) => {
+    const response = await fetch(`${server.url}${path}`, {
+      method,
+      headers: body === undefined ? headers : jsonHeaders,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) })
+    })
+    return response.json() as Promise<Record<string, string>>
+  }
+  return async () => {
+    const token = await call("GET", "/3/authentication/token/new")
+    await call("POST", "/3/authentication/token/validate_with_login", {
+      ...LOGIN,
+      request_token: token["request_token"]
+    })
+    return call("POST", "/3/authentication/session/new", { request_token: token["request_token"] })
+  }
+}
+
+const lorenzopantFlow = (): Flow => {
+  const tmdb = new TMDB(ACCESS_TOKEN, { deduplication: false })
+  return async () => {
+    const token = await tmdb.authentication.create_request_token()
+    await tmdb.authentication.create_session_with_login({ ...LOGIN, request_token: token.request_token })
+    return tmdb.authentication.create_session({ request_token: token.request_token })
+  }
+}
+
+/** This library's `login`, over `http`, with tracing on or off; the service built once, as an app would. */
+const oursFlow = async (
+  http: Layer.Layer<HttpClient.HttpClient>,
+  tracing: boolean
+): Promise<Flow> => {
+  const live = AuthService.layer.pipe(
+    Layer.provide(TmdbConfig.layer({ accessToken: ACCESS_TOKEN, baseUrl: server.url })),
+    Layer.provide(http)
+  )
+  // Built once into a scope that stays open for the whole run, as an app's layer is.
+  const scope = await Effect.runPromise(Scope.make())
+  const auth = Context.get(await Effect.runPromise(Layer.buildWithScope(live, scope)), AuthService)
+  const login = auth.login({ username: LOGIN.username, password: Redacted.make(LOGIN.password) })
+  const program = tracing ? login : Effect.withTracerEnabled(login, false)
+  return () => Effect.runPromise(program)
+}
+
+// Measurement ------------------------------------------------------------------------------------------------------
+
+/** FLOWS flows, CONCURRENCY at a time. */
+const drive = async (flow: Flow, flows: number) => {
+  let next = 0
+  const worker = async () => {
+    while (next < flows) {
+      next += 1
+      await flow()
+    }
+  }
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+}
+
+const measure = async (flow: Flow) => {
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  await drive(flow, FLOWS)
+  const seconds = (performance.now() - started) / 1000
+  const used = process.cpuUsage(cpu)
+  return { flowsPerSecond: FLOWS / seconds, cpuMillisPerFlow: (used.user + used.system) / 1000 / FLOWS }
+}
+
+const realFetch = globalThis.fetch
+// @lorenzopant/tmdb's base URL is fixed to api.themoviedb.org: its fetch is pointed at the local server.
+globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) =>
+  realFetch(
+    String(input instanceof Request ? input.url : input).replace("https://api.themoviedb.org", server.url),
+    init
+  )) as typeof fetch
+
+const clients: Array<{ readonly name: string; readonly flow: Flow }> = [
+  { name: "undici.request, raw", flow: undiciFlow() },
+  { name: "fetch, raw", flow: fetchFlow() },
+  { name: "@lorenzopant/tmdb 1.26", flow: lorenzopantFlow() },
+  { name: "effect-tmdb-auth login, defaults (undici)", flow: await oursFlow(NodeHttpClient.layerUndici, true) },
+  { name: "effect-tmdb-auth login, tracing off", flow: await oursFlow(NodeHttpClient.layerUndici, false) },
+  { name: "effect-tmdb-auth login, FetchHttpClient", flow: await oursFlow(FetchHttpClient.layer, true) }
+]
+
+const samples = clients.map(() => [] as Array<{ flowsPerSecond: number; cpuMillisPerFlow: number }>)
+for (const client of clients) await drive(client.flow, 200) // warm-up: JIT, connections
+for (let run = 0; run < RUNS; run++) {
+  for (const [i, client] of clients.entries()) samples[i]!.push(await measure(client.flow))
+}
+
+const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const range = (xs: ReadonlyArray<number>, digits: number) =>
+  `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)})`
+
+console.log(`${new Date().toISOString().slice(0, 10)}, ${cpus().length} x ${cpus()[0]?.model}, node ${process.version}`)
+console.log(`${FLOWS} login flows (token, validate, session) at concurrency ${CONCURRENCY}, ${RUNS} runs interleaved`)
+console.log("| client | flows/s | CPU per flow (ms) | flows/s vs undici | CPU vs undici |")
+console.log("|---|---|---|---|---|")
+const base = samples[0]!
+for (const [i, client] of clients.entries()) {
+  const s = samples[i]!
+  const rate = s.map((x) => x.flowsPerSecond)
+  const cpu = s.map((x) => x.cpuMillisPerFlow)
+  console.log(
+    `| ${client.name} | ${range(rate, 0)} | ${range(cpu, 3)} | ${
+      (median(rate) / median(base.map((x) => x.flowsPerSecond))).toFixed(2)
+    } | ${(median(cpu) / median(base.map((x) => x.cpuMillisPerFlow))).toFixed(2)} |`
+  )
+}
+
+// Flood --------------------------------------------------------------------------------------------------------------
+
+const gc = (globalThis as { gc?: () => void }).gc
+gc?.()
+const baseline = process.memoryUsage().heapUsed
+let peakRss = process.memoryUsage().rss
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20)
+const flood = await oursFlow(NodeHttpClient.layerUndici, true)
+const started = performance.now()
+const all = Promise.allSettled(Array.from({ length: FLOOD }, () => flood()))
+// While they are queued: a GC, then the live heap per flow in flight or waiting.
+await new Promise((resolve) => setTimeout(resolve, 50))
+gc?.()
+const heapPerFlow = (process.memoryUsage().heapUsed - baseline) / FLOOD
+const results = await all
+const floodSeconds = (performance.now() - started) / 1000
+clearInterval(sampler)
+const failures = results.filter((r) => r.status === "rejected").length
+console.log(
+  `flood: ${FLOOD} logins at once through the defaults: ${floodSeconds.toFixed(1)} s, ${failures} failed, ` +
+    `peak RSS ${(peakRss / 1e6).toFixed(0)} MB, live heap per in-flight flow ${
+      gc === undefined ? "n/a (run with --expose-gc)" : `${(heapPerFlow / 1000).toFixed(1)} KB`
+    }`
+)
+globalThis.fetch = realFetch
+server.stop()
