@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url"
 import { AuthService, TmdbConfig } from "../dist/index.js"
 import { FakeTmdb } from "../dist/testing/index.js"
 import { startRedis } from "../test/support/redis.js"
+import { redirectTmdbFetch } from "./redirect-fetch.js"
 
 const LIMIT = 50
 const serverScript = fileURLToPath(new URL("./limits-server.mjs", import.meta.url))
@@ -98,13 +99,7 @@ const ours = async (server: Server, calls: number): Promise<Omit<Row, "limited" 
 }
 
 const lorenzopant = async (server: Server, calls: number): Promise<Omit<Row, "limited" | "requests">> => {
-  const realFetch = globalThis.fetch
-  // Its base URL is fixed to api.themoviedb.org: its fetch is pointed at the local server.
-  globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) =>
-    realFetch(
-      String(input instanceof Request ? input.url : input).replace("https://api.themoviedb.org", server.url),
-      init
-    )) as typeof fetch
+  const restoreFetch = redirectTmdbFetch(server.url)
   try {
     const tmdb = new TMDB(FakeTmdb.defaults.accessToken, {
       rate_limit: { max_requests: LIMIT, per_ms: 1000 },
@@ -130,7 +125,7 @@ const lorenzopant = async (server: Server, calls: number): Promise<Omit<Row, "li
       baseline
     }
   } finally {
-    globalThis.fetch = realFetch
+    restoreFetch()
   }
 }
 

@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url"
 import { Agent, request } from "undici"
 import { AuthService, TmdbConfig } from "../dist/index.js"
 import { FakeTmdb } from "../dist/testing/index.js"
+import { redirectTmdbFetch } from "./redirect-fetch.js"
 
 const arg = (index: number, fallback: number): number => Number(process.argv[2 + index] ?? fallback)
 const FLOWS = arg(0, 2000)
@@ -44,45 +45,35 @@ type Flow = () => Promise<unknown>
 const headers = { authorization: `Bearer ${ACCESS_TOKEN}`, accept: "application/json" }
 const jsonHeaders = { ...headers, "content-type": "application/json" }
 
-const undiciFlow = (): Flow => {
-  const dispatcher = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 60_000 })
-  const call = async (method: "GET" | "POST", path: string, body?: unknown) => {
-    const response = await request(`${server.url}${path}`, {
-      method,
-      dispatcher,
-      headers: body === undefined ? headers : jsonHeaders,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) })
-    })
-    return response.body.json() as Promise<Record<string, string>>
-  }
-  return async () => {
-    const token = await call("GET", "/3/authentication/token/new")
-    await call("POST", "/3/authentication/token/validate_with_login", {
-      ...LOGIN,
-      request_token: token["request_token"]
-    })
-    return call("POST", "/3/authentication/session/new", { request_token: token["request_token"] })
-  }
+/** One request of a raw client: method, path and JSON body in, the parsed JSON answer out. */
+type RawCall = (method: "GET" | "POST", path: string, body?: unknown) => Promise<Record<string, string>>
+
+/** The three requests of a login over a raw client. */
+const rawFlow = (call: RawCall): Flow => async () => {
+  const token = await call("GET", "/3/authentication/token/new")
+  await call("POST", "/3/authentication/token/validate_with_login", { ...LOGIN, request_token: token["request_token"] })
+  return call("POST", "/3/authentication/session/new", { request_token: token["request_token"] })
 }
 
-const fetchFlow = (): Flow => {
-  const call = async (method: "GET" | "POST", path: string, body?: unknown) => {
-    const response = await fetch(`${server.url}${path}`, {
-      method,
-      headers: body === undefined ? headers : jsonHeaders,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) })
-    })
-    return response.json() as Promise<Record<string, string>>
-  }
-  return async () => {
-    const token = await call("GET", "/3/authentication/token/new")
-    await call("POST", "/3/authentication/token/validate_with_login", {
-      ...LOGIN,
-      request_token: token["request_token"]
-    })
-    return call("POST", "/3/authentication/session/new", { request_token: token["request_token"] })
-  }
+const requestInit = (method: "GET" | "POST", body: unknown) => ({
+  method,
+  headers: body === undefined ? headers : jsonHeaders,
+  ...(body === undefined ? {} : { body: JSON.stringify(body) })
+})
+
+const undiciFlow = (): Flow => {
+  const dispatcher = new Agent({ connections: CONCURRENCY, keepAliveTimeout: 60_000 })
+  return rawFlow(async (method, path, body) => {
+    const response = await request(`${server.url}${path}`, { ...requestInit(method, body), dispatcher })
+    return response.body.json() as Promise<Record<string, string>>
+  })
 }
+
+const fetchFlow = (): Flow =>
+  rawFlow(async (method, path, body) => {
+    const response = await fetch(`${server.url}${path}`, requestInit(method, body))
+    return response.json() as Promise<Record<string, string>>
+  })
 
 const lorenzopantFlow = (): Flow => {
   const tmdb = new TMDB(ACCESS_TOKEN, { deduplication: false })
@@ -133,13 +124,7 @@ const measure = async (flow: Flow) => {
   return { flowsPerSecond: FLOWS / seconds, cpuMillisPerFlow: (used.user + used.system) / 1000 / FLOWS }
 }
 
-const realFetch = globalThis.fetch
-// @lorenzopant/tmdb's base URL is fixed to api.themoviedb.org: its fetch is pointed at the local server.
-globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) =>
-  realFetch(
-    String(input instanceof Request ? input.url : input).replace("https://api.themoviedb.org", server.url),
-    init
-  )) as typeof fetch
+const restoreFetch = redirectTmdbFetch(server.url)
 
 const clients: Array<{ readonly name: string; readonly flow: Flow }> = [
   { name: "undici.request, raw", flow: undiciFlow() },
@@ -200,5 +185,5 @@ console.log(
       gc === undefined ? "n/a (run with --expose-gc)" : `${(heapPerFlow / 1000).toFixed(1)} KB`
     }`
 )
-globalThis.fetch = realFetch
+restoreFetch()
 server.stop()

@@ -176,7 +176,8 @@ export const makeClient = (
       ))
   }
 
-  const query = credential._tag === "ApiKey" ? "api_key=<redacted>" : ""
+  // How the credential shows in a span's url.full: the API key never does.
+  const shownCredential = credential._tag === "ApiKey" ? "api_key=<redacted>" : ""
 
   const request = (<A, I, T extends SpecificTag = never>(options: TmdbRequest<A, I, T>) => {
     const endpoint = `${options.method} ${options.path}`
@@ -206,7 +207,7 @@ export const makeClient = (
       ...Object.keys(params).map((key) =>
         key === "session_id" || key === "guest_session_id" ? `${key}=<redacted>` : `${key}=${params[key]}`
       ),
-      ...(query === "" ? [] : [query])
+      ...(shownCredential === "" ? [] : [shownCredential])
     ].join("&")
     const exchange = Effect.flatMap(built, (request) => base.execute(request)).pipe(
       Effect.flatMap((response) => Effect.map(response.text, (text) => [response, text] as const)),
