@@ -18,8 +18,8 @@ import { fork } from "node:child_process"
 import { cpus } from "node:os"
 import { fileURLToPath } from "node:url"
 import { Agent, request } from "undici"
-import { AuthService, TmdbConfig } from "../dist/index.js"
-import { FakeTmdb } from "../dist/testing/index.js"
+import { AuthService, TmdbConfig } from "../src/index.js"
+import { FakeTmdb } from "../src/testing/index.js"
 import { redirectTmdbFetch } from "./redirect-fetch.js"
 
 const arg = (index: number, fallback: number): number => Number(process.argv[2 + index] ?? fallback)
