@@ -13,7 +13,6 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { AccessToken, RequestTokenV4 } from "./AccessToken.js"
-import { nodeHttpClient } from "./internal/nodePlatform.js"
 import { releaseQuietly } from "./internal/release.js"
 import { toRedacted } from "./internal/secret.js"
 import * as Wire from "./internal/wire.js"
@@ -23,6 +22,7 @@ import { TmdbClient, type TmdbClientShape } from "./TmdbClient.js"
 import { type Secret, TmdbConfig } from "./TmdbConfig.js"
 import type { InvalidCredentials, InvalidToken, RequestError, SessionDenied, SessionNotFound } from "./TmdbError.js"
 import { AccessTokenRequired, TokenExpired } from "./TmdbError.js"
+import * as TmdbHttpClient from "./TmdbHttpClient.js"
 
 /**
  * Options of {@link AuthServiceShape.validateWithLogin}.
@@ -183,8 +183,16 @@ const tokenOf = (requestToken: RequestToken | RequestTokenV4 | Secret): Redacted
 const accessTokenOf = (accessToken: AccessToken | Secret): Redacted.Redacted<string> =>
   accessToken instanceof AccessToken ? accessToken.accessToken : toRedacted(accessToken)
 
+/** Fields the decoder has just checked are not checked again. */
+const trusted = { disableValidation: true } as const
+
 const toRequestToken = (body: typeof Wire.RequestTokenResponse.Type) =>
-  new RequestToken({ token: body.request_token, expiresAt: body.expires_at })
+  new RequestToken({ token: body.request_token, expiresAt: body.expires_at }, trusted)
+
+const toSession = (body: typeof Wire.SessionResponse.Type) => new Session({ sessionId: body.session_id }, trusted)
+
+/** A span per public method; no stack is captured (it costs an `Error` per call and names this file). */
+const spanOptions = { captureStackTrace: false } as const
 
 const fromClient = (client: TmdbClientShape): AuthServiceShape => {
   const send = client.request
@@ -195,66 +203,62 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
     hasAccessToken ? Effect.void : Effect.fail(new AccessTokenRequired({ endpoint }))
 
   const validateKey = send({ method: "GET", path: paths.validateKey, response: Wire.SuccessResponse, errors: [] })
-    .pipe(Effect.asVoid, Effect.withSpan("AuthService.validateKey"))
+    .pipe(Effect.asVoid, Effect.withSpan("AuthService.validateKey", spanOptions))
 
-  const createRequestToken = send({
+  const requestToken = send({
     method: "GET",
     path: paths.requestToken,
     response: Wire.RequestTokenResponse,
     errors: []
-  }).pipe(Effect.map(toRequestToken), Effect.withSpan("AuthService.createRequestToken"))
+  }).pipe(Effect.map(toRequestToken))
+  const createRequestToken = Effect.withSpan(requestToken, "AuthService.createRequestToken", spanOptions)
 
-  const validateWithLogin = Effect.fn("AuthService.validateWithLogin")(function*(options: ValidateWithLoginOptions) {
-    yield* ensureUsable(options.requestToken, `POST ${paths.validateWithLogin}`)
-    const body = yield* send({
-      method: "POST",
-      path: paths.validateWithLogin,
-      body: {
-        username: options.username,
-        password: Redacted.value(toRedacted(options.password)),
-        request_token: Redacted.value(options.requestToken.token)
-      },
-      response: Wire.RequestTokenResponse,
-      errors: ["InvalidCredentials", "TokenExpired"]
-    })
-    return toRequestToken(body)
-  })
+  const validateWithLogin = (options: ValidateWithLoginOptions) =>
+    Effect.zipRight(
+      ensureUsable(options.requestToken, `POST ${paths.validateWithLogin}`),
+      send({
+        method: "POST",
+        path: paths.validateWithLogin,
+        body: {
+          username: options.username,
+          password: Redacted.value(toRedacted(options.password)),
+          request_token: Redacted.value(options.requestToken.token)
+        },
+        response: Wire.RequestTokenResponse,
+        errors: ["InvalidCredentials", "TokenExpired"]
+      })
+    ).pipe(Effect.map(toRequestToken), Effect.withSpan("AuthService.validateWithLogin", spanOptions))
 
-  const createSession = Effect.fn("AuthService.createSession")(function*(requestToken: RequestToken | Secret) {
-    if (requestToken instanceof RequestToken) yield* ensureUsable(requestToken, `POST ${paths.newSession}`)
-    const body = yield* send({
+  const newSession = (requestToken: RequestToken | Secret) =>
+    send({
       method: "POST",
       path: paths.newSession,
       body: { request_token: Redacted.value(tokenOf(requestToken)) },
       response: Wire.SessionResponse,
       errors: ["TokenExpired", "SessionDenied"]
-    })
-    return new Session({ sessionId: body.session_id })
-  })
+    }).pipe(Effect.map(toSession))
+  const createSession = (requestToken: RequestToken | Secret) =>
+    (requestToken instanceof RequestToken
+      ? Effect.zipRight(ensureUsable(requestToken, `POST ${paths.newSession}`), newSession(requestToken))
+      : newSession(requestToken)).pipe(Effect.withSpan("AuthService.createSession", spanOptions))
 
-  const createSessionFromV4 = Effect.fn("AuthService.createSessionFromV4")(function*(
-    accessToken: AccessToken | Secret
-  ) {
-    const body = yield* send({
+  const createSessionFromV4 = (accessToken: AccessToken | Secret) =>
+    send({
       method: "POST",
       path: paths.convert,
       body: { access_token: Redacted.value(accessTokenOf(accessToken)) },
       response: Wire.SessionResponse,
       errors: ["InvalidToken"]
-    })
-    return new Session({ sessionId: body.session_id })
-  })
+    }).pipe(Effect.map(toSession), Effect.withSpan("AuthService.createSessionFromV4", spanOptions))
 
-  const deleteSession = Effect.fn("AuthService.deleteSession")(function*(session: Session | Secret) {
-    const sessionId = session instanceof Session ? session.sessionId : toRedacted(session)
-    yield* send({
+  const deleteSession = (session: Session | Secret) =>
+    send({
       method: "DELETE",
       path: paths.session,
-      body: { session_id: Redacted.value(sessionId) },
+      body: { session_id: Redacted.value(session instanceof Session ? session.sessionId : toRedacted(session)) },
       response: Wire.SuccessResponse,
       errors: ["SessionNotFound"]
-    })
-  })
+    }).pipe(Effect.asVoid, Effect.withSpan("AuthService.deleteSession", spanOptions))
 
   const createGuestSession = send({
     method: "GET",
@@ -262,17 +266,20 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
     response: Wire.GuestSessionResponse,
     errors: []
   }).pipe(
-    Effect.map((body) => new GuestSession({ guestSessionId: body.guest_session_id, expiresAt: body.expires_at })),
-    Effect.withSpan("AuthService.createGuestSession")
+    Effect.map((body) =>
+      new GuestSession({ guestSessionId: body.guest_session_id, expiresAt: body.expires_at }, trusted)
+    ),
+    Effect.withSpan("AuthService.createGuestSession", spanOptions)
   )
 
   /** Request token, then validate with login: the approved token. */
   const approveWithLogin = (options: LoginOptions) =>
     Effect.flatMap(createRequestToken, (requestToken) => validateWithLogin({ ...options, requestToken }))
 
-  const login = Effect.fn("AuthService.login")(function*(options: LoginOptions) {
-    return yield* createSession(yield* approveWithLogin(options))
-  })
+  const login = (options: LoginOptions) =>
+    Effect.flatMap(approveWithLogin(options), createSession).pipe(
+      Effect.withSpan("AuthService.login", spanOptions)
+    )
 
   const approvalUrl = (requestToken: RequestToken | Secret, options?: ApprovalUrlOptions): string => {
     const url = new URL(`${webBaseUrl}/authenticate/${encodeURIComponent(Redacted.value(tokenOf(requestToken)))}`)
@@ -288,57 +295,61 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
         Effect.acquireRelease(createSession(approved), (session) =>
           deleteSession(session).pipe(releaseQuietly("session")))
       ),
-      Effect.withSpan("AuthService.scopedSession")
+      Effect.withSpan("AuthService.scopedSession", spanOptions)
     )
 
-  const createRequestTokenV4 = Effect.fn("AuthService.createRequestTokenV4")(function*(options?: ApprovalUrlOptions) {
-    yield* requireAccessToken(`POST ${paths.requestTokenV4}`)
-    // TMDB's 15 minutes start when it answers: counting from before sending keeps the estimate early.
-    const sentAt = yield* DateTime.now
-    const body = yield* send({
-      method: "POST",
-      path: paths.requestTokenV4,
-      body: options?.redirectTo === undefined ? {} : { redirect_to: options.redirectTo },
-      response: Wire.RequestTokenV4Response,
-      errors: []
-    })
-    return new RequestTokenV4({
-      token: body.request_token,
-      expiresAt: DateTime.addDuration(sentAt, V4_REQUEST_TOKEN_LIFETIME)
-    })
-  })
+  const createRequestTokenV4 = (options?: ApprovalUrlOptions) =>
+    Effect.zipRight(
+      requireAccessToken(`POST ${paths.requestTokenV4}`),
+      // TMDB's 15 minutes start when it answers: counting from before sending keeps the estimate early.
+      Effect.flatMap(DateTime.now, (sentAt) =>
+        send({
+          method: "POST",
+          path: paths.requestTokenV4,
+          body: options?.redirectTo === undefined ? {} : { redirect_to: options.redirectTo },
+          response: Wire.RequestTokenV4Response,
+          errors: []
+        }).pipe(Effect.map((body) =>
+          new RequestTokenV4({
+            token: body.request_token,
+            expiresAt: DateTime.addDuration(sentAt, V4_REQUEST_TOKEN_LIFETIME)
+          }, trusted)
+        )))
+    ).pipe(Effect.withSpan("AuthService.createRequestTokenV4", spanOptions))
 
-  const createAccessToken = Effect.fn("AuthService.createAccessToken")(
-    function*(requestToken: RequestTokenV4 | Secret) {
-      yield* requireAccessToken(`POST ${paths.accessToken}`)
-      if (requestToken instanceof RequestTokenV4) yield* ensureUsable(requestToken, `POST ${paths.accessToken}`)
-      const body = yield* send({
+  const createAccessToken = (requestToken: RequestTokenV4 | Secret) => {
+    const endpoint = `POST ${paths.accessToken}`
+    return requireAccessToken(endpoint).pipe(
+      Effect.zipRight(requestToken instanceof RequestTokenV4 ? ensureUsable(requestToken, endpoint) : Effect.void),
+      Effect.zipRight(send({
         method: "POST",
         path: paths.accessToken,
         body: { request_token: Redacted.value(tokenOf(requestToken)) },
         response: Wire.AccessTokenResponse,
         errors: ["TokenExpired", "SessionDenied", "InvalidToken"]
-      })
-      return new AccessToken({ accessToken: body.access_token, accountId: body.account_id })
-    }
-  )
+      })),
+      Effect.map((body) => new AccessToken({ accessToken: body.access_token, accountId: body.account_id }, trusted)),
+      Effect.withSpan("AuthService.createAccessToken", spanOptions)
+    )
+  }
 
-  const deleteAccessToken = Effect.fn("AuthService.deleteAccessToken")(function*(accessToken: AccessToken | Secret) {
-    yield* requireAccessToken(`DELETE ${paths.accessToken}`)
-    yield* send({
-      method: "DELETE",
-      path: paths.accessToken,
-      body: { access_token: Redacted.value(accessTokenOf(accessToken)) },
-      response: Wire.SuccessResponse,
-      errors: ["InvalidToken"]
-    })
-  })
+  const deleteAccessToken = (accessToken: AccessToken | Secret) =>
+    Effect.zipRight(
+      requireAccessToken(`DELETE ${paths.accessToken}`),
+      send({
+        method: "DELETE",
+        path: paths.accessToken,
+        body: { access_token: Redacted.value(accessTokenOf(accessToken)) },
+        response: Wire.SuccessResponse,
+        errors: ["InvalidToken"]
+      })
+    ).pipe(Effect.asVoid, Effect.withSpan("AuthService.deleteAccessToken", spanOptions))
 
   const scopedAccessToken = (requestToken: RequestTokenV4 | Secret) =>
     Effect.acquireRelease(
       createAccessToken(requestToken),
       (token) => deleteAccessToken(token).pipe(releaseQuietly("access token"))
-    ).pipe(Effect.withSpan("AuthService.scopedAccessToken"))
+    ).pipe(Effect.withSpan("AuthService.scopedAccessToken", spanOptions))
 
   const approvalUrlV4 = (requestToken: RequestTokenV4 | Secret): string => {
     const url = new URL(`${webBaseUrl}/auth/access`)
@@ -432,14 +443,13 @@ export class AuthService extends Context.Tag("effect-tmdb-auth/AuthService")<Aut
   }
 
   /**
-   * Ready for live TMDB on Node: `TmdbConfig.layerConfig` (environment) and `NodeHttpClient.layerUndici`.
-   * `@effect/platform-node` (an optional peer dependency) is loaded only when this layer is built, so browser bundles
-   * never pull it in; without it, building the layer fails with a `ConfigError` that says what to install.
+   * Ready for live TMDB on Node: `TmdbConfig.layerConfig` (environment) and `TmdbHttpClient.layer` (undici, one
+   * keep-alive agent with as many connections as admission lets requests in flight). `@effect/platform-node` (an
+   * optional peer dependency) is loaded only when this layer is built, so browser bundles never pull it in; without
+   * it, building the layer fails with a `ConfigError` that says what to install.
    */
   static readonly layerLive: Layer.Layer<AuthService, ConfigError.ConfigError> = AuthService.layer.pipe(
-    Layer.provide(TmdbConfig.layerConfig),
-    Layer.provide(
-      Layer.unwrapEffect(Effect.map(nodeHttpClient("AuthService.layerLive"), (m) => m.layerUndici))
-    )
+    Layer.provide(TmdbHttpClient.layer),
+    Layer.provide(TmdbConfig.layerConfig)
   )
 }

@@ -1,6 +1,6 @@
 /**
  * The Node-only modules (`@effect/platform-node`, `node:http`), loaded when a Node-only feature is first used:
- * `AuthService.layerLive`, `FakeTmdb.serve`, `awaitApproval`.
+ * `AuthService.layerLive`, `TmdbHttpClient`, `FakeTmdb.serve`, `awaitApproval`.
  *
  * Why loaded this way: `@effect/platform-node` is an optional peer dependency, absent in browser and edge apps. The
  * specifiers are computed, so bundlers (esbuild, Vite, webpack) do not follow them into a browser bundle, and a
@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import type * as Http from "node:http"
 
 type NodeHttpClient = typeof import("@effect/platform-node/NodeHttpClient")
+type NodeUndici = typeof import("@effect/platform-node/Undici")
 type NodeHttpServer = typeof import("@effect/platform-node/NodeHttpServer")
 type NodeHttpServerRequest = typeof import("@effect/platform-node/NodeHttpServerRequest")
 
@@ -35,6 +36,16 @@ export const nodeHttpClient = (feature: string): Effect.Effect<NodeHttpClient, C
     load<NodeHttpClient>("@effect/platform-node/NodeHttpClient", feature),
     (message) => ConfigError.Unsupported(["@effect/platform-node"], message)
   )
+
+/** undici, as `@effect/platform-node` ships it, and its HTTP client; a `ConfigError` naming the package to install. */
+export const nodeUndici = (feature: string): Effect.Effect<
+  { readonly NodeHttpClient: NodeHttpClient; readonly Undici: NodeUndici },
+  ConfigError.ConfigError
+> =>
+  Effect.all({
+    NodeHttpClient: load<NodeHttpClient>("@effect/platform-node/NodeHttpClient", feature),
+    Undici: load<NodeUndici>("@effect/platform-node/Undici", feature)
+  }).pipe(Effect.mapError((message) => ConfigError.Unsupported(["@effect/platform-node"], message)))
 
 /** What a loopback HTTP server needs; a `ServeError` naming the package to install when it is missing. */
 export const nodeHttpServer = (feature: string): Effect.Effect<

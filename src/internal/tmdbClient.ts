@@ -2,13 +2,20 @@
  * The one TMDB pipeline every request goes through (the library's and the app's): base URL, credential, admission
  * control, timeout, TMDB's error table, retries. The application credential and the session ids leave their
  * `Redacted` wrappers only here, on their way to the wire.
+ *
+ * Built for cost (issue 11, BENCHMARKS.md): everything that does not depend on the request (headers, the base URL's
+ * parts, the retry policy, decoders) is built once per client; a request that succeeds at the first attempt runs no
+ * retry machinery; over `TmdbHttpClient`'s lean exchange on the live clock, the timeout is a timer of the exchange,
+ * not two forked fibers.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -23,28 +30,14 @@ import type { TmdbClientRequest, TmdbClientRequestFn, TmdbClientShape } from "..
 import type { TmdbConfigShape } from "../TmdbConfig.js"
 import type { RequestError, RetryableError, SessionNotFound } from "../TmdbError.js"
 import { MalformedResponse, TransportError } from "../TmdbError.js"
-import { InFlightGate, type LimiterShape } from "./admission.js"
+import { InFlightGate, type LimiterShape, type Outcome } from "./admission.js"
+import { describeCause, scrub } from "./describe.js"
 import type { ErrorOf, SpecificTag } from "./errorTable.js"
 import { fromAnswer } from "./errorTable.js"
 import { ErrorBody } from "./wire.js"
+import { leanExchangeOf, type WireAnswer, type WireRequest } from "./wireExchange.js"
 
 type TmdbRequest<A, I, T extends SpecificTag> = TmdbClientRequest<A, I, T>
-
-const urlPattern = /\b[a-z][a-z0-9+.-]*:\/\/\S+/gi
-const secretParams = /\b(api_key|session_id|guest_session_id)=[^&\s)]+/gi
-
-/** Platform error text may quote the URL, which can hold the API key or a session id. */
-const scrub = (text: string): string => text.replace(urlPattern, "<url>").replace(secretParams, "$1=<redacted>")
-
-const describeCause = (cause: unknown): string | undefined => {
-  if (cause instanceof Error) {
-    const code = (cause as { readonly code?: unknown }).code
-    const inner = (cause as { readonly cause?: unknown }).cause
-    const innerText = inner instanceof Error ? `: ${describeCause(inner)}` : ""
-    return scrub(`${typeof code === "string" ? `${code} ` : ""}${cause.message}${innerText}`)
-  }
-  return cause === undefined ? undefined : scrub(String(cause))
-}
 
 const toTransportError = (endpoint: string) => (error: HttpClientError.HttpClientError): TransportError => {
   const description = error.description === undefined ? describeCause(error.cause) : scrub(error.description)
@@ -65,11 +58,13 @@ export const parseRetryAfter = (header: string | undefined, nowMillis: number): 
   return Duration.millis(Math.max(0, DateTime.toEpochMillis(date.value) - nowMillis))
 }
 
-const parseJson = (text: string): Option.Option<unknown> => {
+/** The body as JSON, or `noJson` when it is not JSON. */
+const noJson: unique symbol = Symbol("noJson")
+const parseJson = (text: string): unknown => {
   try {
-    return Option.some(JSON.parse(text))
+    return JSON.parse(text)
   } catch {
-    return Option.none()
+    return noJson
   }
 }
 
@@ -85,83 +80,161 @@ const issuesOf = (error: ParseResult.ParseError): Array<string> => {
 const pauseMillis = (retryAfter: Duration.Duration | undefined, cap: Duration.Duration) =>
   Math.min(retryAfter === undefined ? 1000 : Duration.toMillis(retryAfter), Duration.toMillis(cap))
 
-/** Builds the pipeline over `client`, gated by `limiter` as `config.admission` says. */
+/** A path the lean exchange can send as it is: what `new URL` would leave unchanged. */
+const plainPath = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/
+
+/** The live clock: with it, the lean exchange times itself; with any other (`TestClock`), `Effect` does. */
+const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
+
+const answered: Outcome = { _tag: "Answered" }
+
+const decodeErrorBody = Schema.decodeUnknownOption(ErrorBody)
+
+/** Builds the pipeline over `httpClient`, gated by `limiter` as `config.admission` says. */
 export const makeClient = (
   config: TmdbConfigShape,
   httpClient: HttpClient.HttpClient,
   limiter: LimiterShape
 ): TmdbClientShape => {
   const credential = config.credential
-  const authenticate = credential._tag === "AccessToken"
-    ? HttpClientRequest.bearerToken(Redacted.value(credential.token))
-    : HttpClientRequest.setUrlParam("api_key", Redacted.value(credential.key))
-  const base = httpClient.pipe(
-    HttpClient.mapRequest((request) =>
-      request.pipe(HttpClientRequest.prependUrl(config.baseUrl), HttpClientRequest.acceptJson, authenticate)
-    ),
-    // The platform's span records the full URL, secrets included; `request` records its own, redacted, span.
-    HttpClient.withTracerDisabledWhen(() => true)
+  const timeout = config.timeout
+  const baseUrl = new URL(config.baseUrl)
+  const origin = baseUrl.origin
+  const pathPrefix = baseUrl.pathname === "/" ? "" : baseUrl.pathname.replace(/\/+$/, "")
+  const lean = leanExchangeOf(httpClient)
+
+  // Headers and the credential's query parameter, built once.
+  const headers: Readonly<Record<string, string>> = credential._tag === "AccessToken"
+    ? { accept: "application/json", authorization: `Bearer ${Redacted.value(credential.token)}` }
+    : { accept: "application/json" }
+  const jsonHeaders: Readonly<Record<string, string>> = { ...headers, "content-type": "application/json" }
+  const apiKeyParam = credential._tag === "ApiKey"
+    ? new URLSearchParams({ api_key: Redacted.value(credential.key) }).toString()
+    : ""
+  // How the credential shows in a span's url.full: the API key never does.
+  const shownCredential = credential._tag === "ApiKey" ? "api_key=<redacted>" : ""
+
+  // The platform's span records the full URL, secrets included; `request` records its own, redacted, span.
+  const untraced = HttpClient.withTracerDisabledWhen(httpClient, () => true)
+  const authenticated = untraced.pipe(
+    HttpClient.mapRequest((request) => {
+      const withBase = HttpClientRequest.prependUrl(request, config.baseUrl).pipe(HttpClientRequest.acceptJson)
+      return credential._tag === "AccessToken"
+        ? HttpClientRequest.bearerToken(withBase, Redacted.value(credential.token))
+        : HttpClientRequest.setUrlParam(withBase, "api_key", Redacted.value(credential.key))
+    })
   )
-  const origin = Option.getOrElse(Option.liftThrowable(() => new URL(config.baseUrl).origin)(), () => "invalid-url")
+
+  const timeoutError = (endpoint: string) =>
+    new TransportError({
+      reason: "Timeout",
+      endpoint,
+      description: `no complete answer within ${Duration.format(timeout)}`
+    })
+
+  /** The exchange over any `HttpClient`, timed by `Effect`. */
+  const overHttpClient = (wire: WireRequest, endpoint: string): Effect.Effect<WireAnswer, TransportError> => {
+    const request = HttpClientRequest.make(wire.method as "GET")(`${wire.origin}${wire.path}`, {
+      headers: wire.headers
+    })
+    return untraced.execute(
+      wire.body === undefined ? request : HttpClientRequest.bodyText(request, wire.body, "application/json")
+    ).pipe(
+      Effect.flatMap((response) =>
+        Effect.map(response.text, (text): WireAnswer => ({
+          status: response.status,
+          retryAfter: response.headers["retry-after"],
+          text
+        }))
+      ),
+      Effect.mapError(toTransportError(endpoint)),
+      Effect.timeoutFail({ duration: timeout, onTimeout: () => timeoutError(endpoint) })
+    )
+  }
+
+  /** The exchange: lean where the client is `TmdbHttpClient`'s and the path is plain, else over the `HttpClient`. */
+  const exchange = lean === undefined
+    ? overHttpClient
+    : (wire: WireRequest, endpoint: string): Effect.Effect<WireAnswer, TransportError> =>
+      Effect.clockWith((clock) =>
+        clock === liveClock
+          ? lean(wire, endpoint, timeout)
+          : Effect.timeoutFail(lean(wire, endpoint, undefined), {
+            duration: timeout,
+            onTimeout: () => timeoutError(endpoint)
+          })
+      )
+
+  /** Tells the limiter how an exchange ended: a 429 pauses every caller. */
+  const record = (status: number, retryAfter: string | undefined): Effect.Effect<void> =>
+    status === 429
+      ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        limiter.record({
+          _tag: "RateLimited",
+          retryAfterMillis: pauseMillis(parseRetryAfter(retryAfter, now), config.maxRetryAfter)
+        }))
+      : limiter.record(answered)
+
   const admission = config.admission
+  const inFlight = admission === false ? undefined : new InFlightGate(admission.maxInFlight)
+  const admit = admission === false ? Effect.void : limiter.admit(admission.rateLimit)
 
   /** Admission around one exchange: a place among those in flight, then the limiter's go; its answer recorded. */
-  const gate = admission === false
-    ? <A, E>(exchange: Effect.Effect<readonly [HttpClientResponse.HttpClientResponse, A], E>) => exchange
-    : (() => {
-      const inFlight = new InFlightGate(admission.maxInFlight)
-      const admit = limiter.admit(admission.rateLimit)
-      return <A, E>(exchange: Effect.Effect<readonly [HttpClientResponse.HttpClientResponse, A], E>) =>
-        inFlight.withPermit(
-          admit.pipe(
-            Effect.zipRight(exchange),
-            Effect.tap(([response]) =>
-              response.status === 429
-                ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
-                  limiter.record({
-                    _tag: "RateLimited",
-                    retryAfterMillis: pauseMillis(
-                      parseRetryAfter(response.headers["retry-after"], now),
-                      config.maxRetryAfter
-                    )
-                  }))
-                : limiter.record({ _tag: "Answered" })
-            )
-          )
-        )
-    })()
+  const gate = <A, E>(
+    effect: Effect.Effect<A, E>,
+    statusOf: (a: A) => number,
+    retryAfterOf: (a: A) => string | undefined
+  ): Effect.Effect<A, E> =>
+    inFlight === undefined
+      ? effect
+      : inFlight.withPermit(
+        Effect.zipRight(admit, Effect.tap(effect, (a) => record(statusOf(a), retryAfterOf(a))))
+      )
 
   /** The authenticated, admission-controlled client for anything `request` does not cover. */
   const gatedClient = HttpClient.transform(
-    base,
+    authenticated,
     (effect) =>
-      Effect.map(gate(Effect.map(effect, (response) => [response, undefined] as const)), ([response]) => response)
+      gate(
+        effect,
+        (response: HttpClientResponse.HttpClientResponse) => response.status,
+        (response) => response.headers["retry-after"]
+      )
   )
+
+  // A decoder per response schema, built on first use.
+  const decoders = new WeakMap<Schema.Schema.Any, (input: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
+  const decoderOf = <A, I>(schema: Schema.Schema<A, I>) => {
+    let decoder = decoders.get(schema as Schema.Schema.Any)
+    if (decoder === undefined) {
+      decoder = Schema.decodeUnknownEither(schema)
+      decoders.set(schema as Schema.Schema.Any, decoder)
+    }
+    return decoder as (input: unknown) => Either.Either<A, ParseResult.ParseError>
+  }
 
   const decode = <A, I, T extends SpecificTag>(
     options: TmdbRequest<A, I, T>,
     endpoint: string,
     allowed: ReadonlyArray<T | "SessionNotFound">,
-    response: HttpClientResponse.HttpClientResponse,
-    text: string
+    answer: WireAnswer
   ): Effect.Effect<A, RequestError | ErrorOf<T> | SessionNotFound> => {
-    const status = response.status
-    const json = parseJson(text)
-    const reportsFailure = Option.exists(json, (body) => (body as { readonly success?: unknown })?.success === false)
+    const status = answer.status
+    const json = parseJson(answer.text)
+    const reportsFailure = json !== noJson && (json as { readonly success?: unknown } | null)?.success === false
     if (status >= 200 && status < 300 && !reportsFailure) {
-      return Either.match(Schema.decodeUnknownEither(options.response)(Option.getOrUndefined(json)), {
-        onLeft: (error) =>
-          Effect.fail(
-            new MalformedResponse({
-              endpoint,
-              httpStatus: status,
-              issues: Option.isNone(json) ? ["the body is not JSON"] : issuesOf(error)
-            })
-          ),
-        onRight: Effect.succeed
-      })
+      const decoded = decoderOf(options.response)(json === noJson ? undefined : json)
+      return Either.isRight(decoded)
+        ? Effect.succeed(decoded.right)
+        : Effect.fail(
+          new MalformedResponse({
+            endpoint,
+            httpStatus: status,
+            issues: json === noJson ? ["the body is not JSON"] : issuesOf(decoded.left)
+          })
+        )
     }
-    const body = Option.flatMap(json, Schema.decodeUnknownOption(ErrorBody))
+    const body = json === noJson ? Option.none() : decodeErrorBody(json)
     return Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.fail(
         fromAnswer({
@@ -169,89 +242,126 @@ export const makeClient = (
           httpStatus: status,
           statusCode: Option.getOrUndefined(Option.flatMapNullable(body, (b) => b.status_code)),
           statusMessage: Option.getOrUndefined(Option.flatMapNullable(body, (b) => b.status_message)),
-          retryAfter: parseRetryAfter(response.headers["retry-after"], now),
+          retryAfter: parseRetryAfter(answer.retryAfter, now),
           credential: credential._tag,
           withSession: options.session !== undefined
         }, allowed) as RequestError | ErrorOf<T> | SessionNotFound
       ))
   }
 
-  // How the credential shows in a span's url.full: the API key never does.
-  const shownCredential = credential._tag === "ApiKey" ? "api_key=<redacted>" : ""
+  /** The retry policy, built once: the configured schedule, each wait logged at debug. */
+  const policy = Schedule.intersect(config.retrySchedule, Schedule.identity<RetryableError>()).pipe(
+    Schedule.modifyDelayEffect(([, error], delay) => {
+      const millis = Math.round(Duration.toMillis(delay))
+      return Effect.logDebug(`Retrying in ${Duration.format(Duration.millis(millis))}: ${error.message}`).pipe(
+        Effect.annotateLogs({ endpoint: error.endpoint, retryInMillis: millis, error: error._tag }),
+        Effect.as(delay)
+      )
+    })
+  )
+
+  /**
+   * After a first retryable failure: the policy takes over, that failure its first input. Final failures travel in
+   * the success channel past the retry, so the policy only ever sees retryable ones.
+   */
+  const retryAfterFailure = <A, E extends { readonly _tag: string }>(
+    method: string,
+    attempt: Effect.Effect<A, E>,
+    first: E & RetryableError
+  ): Effect.Effect<A, E> => {
+    let firstPending = true
+    const again = Effect.suspend(() => {
+      if (firstPending) {
+        firstPending = false
+        return Effect.fail(first)
+      }
+      return Effect.catchAll(
+        Effect.map(attempt, Either.right),
+        (error) => isRetryable(method, error) ? Effect.fail(error) : Effect.succeed(Either.left(error))
+      )
+    })
+    return Effect.flatMap(Effect.retry(again, policy), (result) => result)
+  }
+
+  const statusOfAnswer = (answer: WireAnswer) => answer.status
+  const retryAfterOfAnswer = (answer: WireAnswer) => answer.retryAfter
 
   const request = (<A, I, T extends SpecificTag = never>(options: TmdbRequest<A, I, T>) => {
-    const endpoint = `${options.method} ${options.path}`
-    const params: Record<string, string> = {}
-    for (const [key, value] of Object.entries(options.query ?? {})) {
-      if (value !== undefined) params[key] = String(value)
+    const method = options.method
+    const endpoint = `${method} ${options.path}`
+    let query = ""
+    let shownQuery = ""
+    if (options.query !== undefined) {
+      const params = new URLSearchParams()
+      for (const key in options.query) {
+        const value = options.query[key]
+        if (value !== undefined) params.append(key, String(value))
+      }
+      query = params.toString()
+      shownQuery = query
     }
     const session = options.session
-    if (session instanceof Session) params["session_id"] = Redacted.value(session.sessionId)
-    else if (session instanceof GuestSession) params["guest_session_id"] = Redacted.value(session.guestSessionId)
+    if (session instanceof Session || session instanceof GuestSession) {
+      const name = session instanceof Session ? "session_id" : "guest_session_id"
+      const id = session instanceof Session ? session.sessionId : session.guestSessionId
+      const pair = new URLSearchParams({ [name]: Redacted.value(id) }).toString()
+      query = query === "" ? pair : `${query}&${pair}`
+      shownQuery = shownQuery === "" ? `${name}=<redacted>` : `${shownQuery}&${name}=<redacted>`
+    }
+    if (apiKeyParam !== "") {
+      query = query === "" ? apiKeyParam : `${query}&${apiKeyParam}`
+      shownQuery = shownQuery === "" ? shownCredential : `${shownQuery}&${shownCredential}`
+    }
     const allowed: ReadonlyArray<T | "SessionNotFound"> = session === undefined
       ? options.errors ?? []
       : [...(options.errors ?? []), "SessionNotFound"]
-    const url = HttpClientRequest.make(options.method)(options.path)
-    const withQuery = Object.keys(params).length === 0 ? url : HttpClientRequest.setUrlParams(url, params)
+    const path = `${pathPrefix}${options.path}${query === "" ? "" : `?${query}`}`
+    const send = (body: string | undefined) => {
+      const wire: WireRequest = {
+        method,
+        origin,
+        path,
+        headers: body === undefined ? headers : jsonHeaders,
+        body
+      }
+      return lean !== undefined && plainPath.test(options.path)
+        ? exchange(wire, endpoint)
+        : overHttpClient(wire, endpoint)
+    }
     // Encoded when the effect runs: a body JSON cannot encode is a typed failure, never a throw.
-    const built = options.body === undefined ? Effect.succeed(withQuery) : Effect.try({
-      try: () => HttpClientRequest.bodyUnsafeJson(withQuery, options.body),
-      catch: (cause) =>
-        new TransportError({
-          reason: "InvalidBody",
-          endpoint,
-          description: `the JSON body could not be encoded (${cause instanceof Error ? cause.message : String(cause)})`
-        })
-    })
-    const shownQuery = [
-      ...Object.keys(params).map((key) =>
-        key === "session_id" || key === "guest_session_id" ? `${key}=<redacted>` : `${key}=${params[key]}`
-      ),
-      ...(shownCredential === "" ? [] : [shownCredential])
-    ].join("&")
-    const exchange = Effect.flatMap(built, (request) => base.execute(request)).pipe(
-      Effect.flatMap((response) => Effect.map(response.text, (text) => [response, text] as const)),
-      Effect.mapError((error) => error._tag === "TransportError" ? error : toTransportError(endpoint)(error)),
-      Effect.timeoutFail({
-        duration: config.timeout,
-        onTimeout: () =>
+    const exchanged = options.body === undefined ? send(undefined) : Effect.suspend(() => {
+      let text: string
+      try {
+        text = JSON.stringify(options.body)
+      } catch (cause) {
+        return Effect.fail(
           new TransportError({
-            reason: "Timeout",
+            reason: "InvalidBody",
             endpoint,
-            description: `no complete answer within ${Duration.format(config.timeout)}`
+            description: `the JSON body could not be encoded (${
+              cause instanceof Error ? cause.message : String(cause)
+            })`
           })
-      })
-    )
-    const attempt = gate(exchange).pipe(
-      Effect.tap(([response]) => Effect.annotateCurrentSpan("http.response.status_code", response.status)),
-      Effect.flatMap(([response, text]) => decode(options, endpoint, allowed, response, text)),
-      Effect.withSpan(`http.client ${options.method}`, {
+        )
+      }
+      return send(text)
+    })
+    const attempt = gate(exchanged, statusOfAnswer, retryAfterOfAnswer).pipe(
+      Effect.tap((answer) => Effect.annotateCurrentSpan("http.response.status_code", answer.status)),
+      Effect.flatMap((answer) => decode(options, endpoint, allowed, answer)),
+      Effect.withSpan(`http.client ${method}`, {
         kind: "client",
         attributes: {
-          "http.request.method": options.method,
+          "http.request.method": method,
           "server.address": origin,
           "url.path": options.path,
           "url.full": `${config.baseUrl}${options.path}${shownQuery === "" ? "" : `?${shownQuery}`}`
         }
       })
     )
-    const policy = Schedule.intersect(config.retrySchedule, Schedule.identity<RetryableError>()).pipe(
-      Schedule.modifyDelayEffect(([, error], delay) => {
-        const millis = Math.round(Duration.toMillis(delay))
-        return Effect.logDebug(`Retrying in ${Duration.format(Duration.millis(millis))}: ${error.message}`).pipe(
-          Effect.annotateLogs({ endpoint, retryInMillis: millis, error: error._tag }),
-          Effect.as(delay)
-        )
-      })
-    )
-    // Final failures travel in the success channel past the retry, so the policy only ever sees retryable ones.
-    return attempt.pipe(
-      Effect.map(Either.right),
-      Effect.catchAll((error) =>
-        isRetryable(options.method, error) ? Effect.fail(error) : Effect.succeed(Either.left(error))
-      ),
-      Effect.retry(policy),
-      Effect.flatMap((result) => result)
+    return Effect.catchAll(
+      attempt,
+      (error) => isRetryable(method, error) ? retryAfterFailure(method, attempt, error) : Effect.fail(error)
     )
   }) as TmdbClientRequestFn
 

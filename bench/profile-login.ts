@@ -1,0 +1,60 @@
+/**
+ * `npm run bench:profile`: only this library's `login`, FLOWS flows at concurrency CONCURRENCY against the stand-in of
+ * bench/login.ts, under `node --cpu-prof` (the profile lands in bench/profiles/). Used to find where the time goes
+ * before changing the hot path; bench/top-functions.mjs summarises a profile by self time.
+ *
+ *   npm run bench:profile [-- FLOWS CONCURRENCY TRANSPORT]   (defaults 10000 32 live; TRANSPORT: live | undici | fetch)
+ */
+import { FetchHttpClient, type HttpClient } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
+import { type ConfigError, Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
+import { fork } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { AuthService, TmdbConfig } from "../src/index.js"
+import { FakeTmdb } from "../src/testing/index.js"
+
+const FLOWS = Number(process.argv[2] ?? 10_000)
+const CONCURRENCY = Number(process.argv[3] ?? 32)
+const TRANSPORT = process.argv[4] ?? "live"
+
+const server = await new Promise<{ url: string; stop: () => void }>((resolve) => {
+  const child = fork(fileURLToPath(new URL("./login-server.mjs", import.meta.url)), [], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"]
+  })
+  child.once("message", (message: { url: string }) => resolve({ url: message.url, stop: () => child.send("stop") }))
+})
+
+const config = { accessToken: FakeTmdb.defaults.accessToken, baseUrl: server.url }
+// The defaults read their settings from the environment, as an app's do.
+process.env["TMDB_ACCESS_TOKEN"] = config.accessToken
+process.env["TMDB_BASE_URL"] = config.baseUrl
+const http: Layer.Layer<HttpClient.HttpClient> = TRANSPORT === "fetch"
+  ? FetchHttpClient.layer
+  : NodeHttpClient.layerUndici
+const live: Layer.Layer<AuthService, ConfigError.ConfigError> = TRANSPORT === "live"
+  ? AuthService.layerLive
+  : AuthService.layer.pipe(
+    Layer.provide(TmdbConfig.layer(config)),
+    Layer.provide(http)
+  )
+const scope = await Effect.runPromise(Scope.make())
+const auth = Context.get(await Effect.runPromise(Layer.buildWithScope(live, scope)), AuthService)
+const login = auth.login({ username: "demo", password: Redacted.make("demo-password") })
+
+let next = 0
+const worker = async () => {
+  while (next < FLOWS) {
+    next += 1
+    await Effect.runPromise(login)
+  }
+}
+const started = performance.now()
+const cpu = process.cpuUsage()
+await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+const used = process.cpuUsage(cpu)
+console.log(
+  `${FLOWS} logins over ${TRANSPORT}: ${(FLOWS / ((performance.now() - started) / 1000)).toFixed(0)} flows/s, ` +
+    `${((used.user + used.system) / 1000 / FLOWS).toFixed(3)} ms CPU per flow`
+)
+server.stop()
+await Effect.runPromise(Scope.close(scope, Exit.void))

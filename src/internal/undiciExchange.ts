@@ -1,0 +1,112 @@
+/**
+ * The lean exchange of `TmdbHttpClient`: one request over an undici `Dispatcher` with a handler of its own, the whole
+ * answer collected into a string. Why not the platform's undici client on this path: it builds an `AbortController`,
+ * a `URL`, a response stream and a response object per request, and forks nothing less than `Effect.timeoutFail` asks;
+ * BENCHMARKS.md has the figures.
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { TransportError } from "../TmdbError.js"
+import { describeCause } from "./describe.js"
+import type { LeanExchange, WireAnswer } from "./wireExchange.js"
+
+/** The part of undici's `Dispatcher` API used here (its types are not imported: undici is not our dependency). */
+export interface Dispatcher {
+  dispatch(
+    options: {
+      readonly origin: string
+      readonly path: string
+      readonly method: string
+      readonly headers: Readonly<Record<string, string>>
+      readonly body: string | null
+    },
+    handler: {
+      onRequestStart(controller: DispatchController): void
+      onResponseStart(controller: DispatchController, statusCode: number, headers: ResponseHeaders): void
+      onResponseData(controller: DispatchController, chunk: Buffer): void
+      onResponseEnd(controller: DispatchController): void
+      onResponseError(controller: DispatchController, error: Error): void
+    }
+  ): boolean
+}
+
+interface DispatchController {
+  abort(reason: Error): void
+}
+
+type ResponseHeaders = Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+
+/** Why a request was abandoned; undici reports it back through `onResponseError`, where it is ignored. */
+const abandoned = new Error("abandoned by effect-tmdb-auth")
+
+const firstValue = (header: string | ReadonlyArray<string> | undefined): string | undefined =>
+  typeof header === "string" || header === undefined ? header : header[0]
+
+/** The exchange over `dispatcher` (an undici `Agent` of `TmdbHttpClient`). */
+export const undiciExchange = (dispatcher: Dispatcher): LeanExchange => (request, endpoint, timeout) =>
+  Effect.async<WireAnswer, TransportError>((resume) => {
+    let settled = false
+    let controller: DispatchController | undefined
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let status = 0
+    let retryAfter: string | undefined
+    const chunks: Array<Buffer> = []
+    const settle = (effect: Effect.Effect<WireAnswer, TransportError>) => {
+      if (settled) return
+      settled = true
+      if (timer !== undefined) clearTimeout(timer)
+      resume(effect)
+    }
+    const abandon = () => {
+      settled = true
+      if (timer !== undefined) clearTimeout(timer)
+      controller?.abort(abandoned)
+    }
+    dispatcher.dispatch(
+      {
+        origin: request.origin,
+        path: request.path,
+        method: request.method,
+        headers: request.headers,
+        body: request.body ?? null
+      },
+      {
+        onRequestStart(started) {
+          controller = started
+          if (settled) started.abort(abandoned)
+        },
+        onResponseStart(_, statusCode, headers) {
+          status = statusCode
+          retryAfter = firstValue(headers["retry-after"])
+        },
+        onResponseData(_, chunk) {
+          chunks.push(chunk)
+        },
+        onResponseEnd() {
+          const text = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")
+          settle(Effect.succeed({ status, retryAfter, text }))
+        },
+        onResponseError(_, error) {
+          if (error === abandoned) return
+          const description = describeCause(error)
+          settle(Effect.fail(
+            new TransportError({ reason: "Transport", endpoint, ...(description === undefined ? {} : { description }) })
+          ))
+        }
+      }
+    )
+    if (timeout !== undefined && !settled) {
+      timer = setTimeout(() => {
+        settle(Effect.fail(
+          new TransportError({
+            reason: "Timeout",
+            endpoint,
+            description: `no complete answer within ${Duration.format(timeout)}`
+          })
+        ))
+        controller?.abort(abandoned)
+      }, Duration.toMillis(timeout))
+    }
+    // Interrupted: the request is abandoned and its socket released.
+    return Effect.sync(abandon)
+  })
