@@ -41,16 +41,20 @@ const scope = await Effect.runPromise(Scope.make())
 const auth = Context.get(await Effect.runPromise(Layer.buildWithScope(live, scope)), AuthService)
 const login = auth.login({ username: "demo", password: Redacted.make("demo-password") })
 
-let next = 0
-const worker = async () => {
-  while (next < FLOWS) {
-    next += 1
-    await Effect.runPromise(login)
+const drive = async (flows: number) => {
+  let next = 0
+  const worker = async () => {
+    while (next < flows) {
+      next += 1
+      await Effect.runPromise(login)
+    }
   }
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
 }
+await drive(1000) // warm-up: JIT, connections
 const started = performance.now()
 const cpu = process.cpuUsage()
-await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+await drive(FLOWS)
 const used = process.cpuUsage(cpu)
 console.log(
   `${FLOWS} logins over ${TRANSPORT}: ${(FLOWS / ((performance.now() - started) / 1000)).toFixed(0)} flows/s, ` +

@@ -64,6 +64,12 @@ export interface TmdbConfigSettings {
    * learned from TMDB's 429s, and an optional explicit limit. `false` switches it off.
    */
   readonly admission?: AdmissionOptions | false | undefined
+  /**
+   * Also record a client span (`http.client GET`, `url.full` with the API key and session ids shown as
+   * `<redacted>`) for every HTTP attempt, under the method's span. Default `false`: each public method records one
+   * span, and per-request spans would cost about 14% of a login's CPU (BENCHMARKS.md).
+   */
+  readonly requestSpans?: boolean | undefined
 }
 
 /**
@@ -128,6 +134,7 @@ export interface TmdbConfigFromConfig {
   readonly timeout?: Config.Config<Duration.DurationInput | string> | undefined
   readonly retry?: Config.Config<RetryOptions> | undefined
   readonly admission?: Config.Config<AdmissionOptions | false> | undefined
+  readonly requestSpans?: Config.Config<boolean> | undefined
 }
 
 /**
@@ -144,6 +151,8 @@ export interface TmdbConfigShape {
   /** The longest wait a `Retry-After` may impose, on the retry and on the pause of admission control. */
   readonly maxRetryAfter: Duration.Duration
   readonly admission: AdmissionSettings
+  /** Whether every HTTP attempt records a client span of its own (absent: no). */
+  readonly requestSpans?: boolean | undefined
 }
 
 /** @since 0.1.0 */
@@ -192,6 +201,11 @@ const checkUrl =
   }
 
 const checkBaseUrl = checkUrl("baseUrl", defaultBaseUrl)
+
+const checkRequestSpans = (input: unknown): Either.Either<boolean, string> =>
+  input === undefined || typeof input === "boolean"
+    ? Either.right(input === true)
+    : Either.left(`requestSpans must be true or false, not ${JSON.stringify(String(input))}`)
 const checkWebBaseUrl = checkUrl("webBaseUrl", defaultWebBaseUrl)
 
 const checkSecret = (setting: "accessToken" | "apiKey") => {
@@ -304,7 +318,8 @@ const validate = (options: TmdbConfigOptions): Either.Either<TmdbConfigShape, Co
         (options.retry !== undefined && !("schedule" in options.retry) ? options.retry.maxRetryAfter : undefined) ??
           defaultRetryOptions.maxRetryAfter
       ),
-      admission: yield* Either.mapLeft(checkAdmission(options.admission), invalid("admission"))
+      admission: yield* Either.mapLeft(checkAdmission(options.admission), invalid("admission")),
+      requestSpans: yield* Either.mapLeft(checkRequestSpans(options.requestSpans), invalid("requestSpans"))
     }
   })
 
@@ -339,13 +354,17 @@ const settingsFrom = (options: TmdbConfigFromConfig): Config.Config<TmdbConfigSe
     webBaseUrl: optionalChecked(options.webBaseUrl ?? Config.string(variables.webBaseUrl), checkWebBaseUrl),
     timeout: optionalChecked(options.timeout ?? Config.string(variables.timeout), checkTimeout),
     retry: options.retry === undefined ? Config.succeed(Option.none()) : Config.option(options.retry),
-    admission: options.admission === undefined ? Config.succeed(Option.none()) : Config.option(options.admission)
+    admission: options.admission === undefined ? Config.succeed(Option.none()) : Config.option(options.admission),
+    requestSpans: options.requestSpans === undefined
+      ? Config.succeed(Option.none())
+      : Config.option(options.requestSpans)
   }).pipe(Config.map((settings): TmdbConfigSettings => ({
     baseUrl: Option.getOrUndefined(settings.baseUrl),
     webBaseUrl: Option.getOrUndefined(settings.webBaseUrl),
     timeout: Option.getOrUndefined(settings.timeout),
     retry: Option.getOrUndefined(settings.retry),
-    admission: Option.getOrUndefined(settings.admission)
+    admission: Option.getOrUndefined(settings.admission),
+    requestSpans: Option.getOrUndefined(settings.requestSpans)
   })))
 
 const optionsFrom = (options: TmdbConfigFromConfig): Config.Config<TmdbConfigOptions> =>

@@ -102,12 +102,13 @@ const exercise = Effect.gen(function*() {
   return errors
 })
 
-const run = (mode: "accessToken" | "apiKey") =>
+/** The scenario, with per-request spans on (the most the library can record) unless told otherwise. */
+const run = (mode: "accessToken" | "apiKey", requestSpans = true) =>
   Effect.gen(function*() {
     const captured = capture()
     const config = mode === "apiKey"
-      ? TmdbConfig.layer({ apiKey: SECRETS.apiKey, retry: { maxRetries: 1 } })
-      : TmdbConfig.layer({ accessToken: SECRETS.accessToken, retry: { maxRetries: 1 } })
+      ? TmdbConfig.layer({ apiKey: SECRETS.apiKey, retry: { maxRetries: 1 }, requestSpans })
+      : TmdbConfig.layer({ accessToken: SECRETS.accessToken, retry: { maxRetries: 1 }, requestSpans })
     const layer = AuthService.layer.pipe(
       Layer.provide(config),
       Layer.provide(Scripted.layer(script)),
@@ -191,6 +192,16 @@ describe("secrets", () => {
       const urls = spans.flatMap((s) => s.attributes.has("url.full") ? [String(s.attributes.get("url.full"))] : [])
       expect(urls.length).toBeGreaterThan(0)
       for (const url of urls) expect(url).toMatch(/\?api_key=<redacted>$/)
+    }))
+
+  it.effect("by default no per-request span: only the methods' spans; with requestSpans one per HTTP attempt", () =>
+    Effect.gen(function*() {
+      const quiet = yield* run("accessToken", false)
+      expect(quiet.spans.filter((s) => s.name.startsWith("http.client"))).toEqual([])
+      expect(quiet.spans.every((s) => s.name.startsWith("AuthService."))).toBe(true)
+      const traced = yield* run("accessToken", true)
+      // 16 scripted answers, one span per attempt.
+      expect(traced.spans.filter((s) => s.name.startsWith("http.client"))).toHaveLength(script.length)
     }))
 
   it.effect("each public method is a span named AuthService.<method>", () =>

@@ -102,6 +102,7 @@ export const makeClient = (
   const origin = baseUrl.origin
   const pathPrefix = baseUrl.pathname === "/" ? "" : baseUrl.pathname.replace(/\/+$/, "")
   const lean = leanExchangeOf(httpClient)
+  const requestSpans = config.requestSpans === true
 
   // Headers and the credential's query parameter, built once.
   const headers: Readonly<Record<string, string>> = credential._tag === "AccessToken"
@@ -346,19 +347,23 @@ export const makeClient = (
       }
       return send(text)
     })
-    const attempt = gate(exchanged, statusOfAnswer, retryAfterOfAnswer).pipe(
-      Effect.tap((answer) => Effect.annotateCurrentSpan("http.response.status_code", answer.status)),
-      Effect.flatMap((answer) => decode(options, endpoint, allowed, answer)),
-      Effect.withSpan(`http.client ${method}`, {
-        kind: "client",
-        attributes: {
-          "http.request.method": method,
-          "server.address": origin,
-          "url.path": options.path,
-          "url.full": `${config.baseUrl}${options.path}${shownQuery === "" ? "" : `?${shownQuery}`}`
-        }
-      })
-    )
+    const gated = gate(exchanged, statusOfAnswer, retryAfterOfAnswer)
+    const attempt = requestSpans
+      ? gated.pipe(
+        Effect.tap((answer) => Effect.annotateCurrentSpan("http.response.status_code", answer.status)),
+        Effect.flatMap((answer) => decode(options, endpoint, allowed, answer)),
+        Effect.withSpan(`http.client ${method}`, {
+          kind: "client",
+          captureStackTrace: false,
+          attributes: {
+            "http.request.method": method,
+            "server.address": origin,
+            "url.path": options.path,
+            "url.full": `${config.baseUrl}${options.path}${shownQuery === "" ? "" : `?${shownQuery}`}`
+          }
+        })
+      )
+      : Effect.flatMap(gated, (answer) => decode(options, endpoint, allowed, answer))
     return Effect.catchAll(
       attempt,
       (error) => isRetryable(method, error) ? retryAfterFailure(method, attempt, error) : Effect.fail(error)
