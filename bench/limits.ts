@@ -17,8 +17,8 @@ import { Effect, Layer } from "effect"
 import { execFile, fork } from "node:child_process"
 import { cpus } from "node:os"
 import { fileURLToPath } from "node:url"
-import { AuthService, TmdbConfig } from "../src/index.js"
-import { FakeTmdb } from "../src/testing/index.js"
+import { AuthService, FakeTmdb, TmdbConfig } from "./built.js"
+
 import { startRedis } from "../test/support/redis.js"
 import { redirectTmdbFetch } from "./redirect-fetch.js"
 

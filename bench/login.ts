@@ -13,13 +13,14 @@
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { TMDB } from "@lorenzopant/tmdb"
-import { Context, Effect, Layer, Redacted, Scope } from "effect"
+import { type ConfigError, Context, Effect, Layer, Redacted, Scope } from "effect"
 import { fork } from "node:child_process"
 import { cpus } from "node:os"
 import { fileURLToPath } from "node:url"
 import { Agent, request } from "undici"
-import { AuthService, TmdbConfig } from "../src/index.js"
-import { FakeTmdb } from "../src/testing/index.js"
+import type * as Lib from "../src/index.js"
+import { AuthService, FakeTmdb, TmdbConfig } from "./built.js"
+
 import { redirectTmdbFetch } from "./redirect-fetch.js"
 
 const arg = (index: number, fallback: number): number => Number(process.argv[2 + index] ?? fallback)
@@ -84,15 +85,22 @@ const lorenzopantFlow = (): Flow => {
   }
 }
 
-/** This library's `login`, over `http`, with tracing on or off; the service built once, as an app would. */
-const oursFlow = async (
-  http: Layer.Layer<HttpClient.HttpClient>,
-  tracing: boolean
-): Promise<Flow> => {
-  const live = AuthService.layer.pipe(
+// The defaults read their settings from the environment, as an app's do.
+process.env["TMDB_ACCESS_TOKEN"] = ACCESS_TOKEN
+process.env["TMDB_BASE_URL"] = server.url
+
+/** `AuthService.layer` over `http`, configured as the defaults are. */
+const over = (http: Layer.Layer<HttpClient.HttpClient>) =>
+  AuthService.layer.pipe(
     Layer.provide(TmdbConfig.layer({ accessToken: ACCESS_TOKEN, baseUrl: server.url })),
     Layer.provide(http)
   )
+
+/** This library's `login` from `live`, with tracing on or off; the service built once, as an app would. */
+const oursFlow = async (
+  live: Layer.Layer<Lib.AuthService, ConfigError.ConfigError>,
+  tracing: boolean
+): Promise<Flow> => {
   // Built once into a scope that stays open for the whole run, as an app's layer is.
   const scope = await Effect.runPromise(Scope.make())
   const auth = Context.get(await Effect.runPromise(Layer.buildWithScope(live, scope)), AuthService)
@@ -130,9 +138,13 @@ const clients: Array<{ readonly name: string; readonly flow: Flow }> = [
   { name: "undici.request, raw", flow: undiciFlow() },
   { name: "fetch, raw", flow: fetchFlow() },
   { name: "@lorenzopant/tmdb 1.26", flow: lorenzopantFlow() },
-  { name: "effect-tmdb-auth login, defaults (undici)", flow: await oursFlow(NodeHttpClient.layerUndici, true) },
-  { name: "effect-tmdb-auth login, tracing off", flow: await oursFlow(NodeHttpClient.layerUndici, false) },
-  { name: "effect-tmdb-auth login, FetchHttpClient", flow: await oursFlow(FetchHttpClient.layer, true) }
+  { name: "effect-tmdb-auth login, defaults (layerLive)", flow: await oursFlow(AuthService.layerLive, true) },
+  { name: "effect-tmdb-auth login, tracing off", flow: await oursFlow(AuthService.layerLive, false) },
+  {
+    name: "effect-tmdb-auth login, platform undici client",
+    flow: await oursFlow(over(NodeHttpClient.layerUndici), true)
+  },
+  { name: "effect-tmdb-auth login, FetchHttpClient", flow: await oursFlow(over(FetchHttpClient.layer), true) }
 ]
 
 const samples = clients.map(() => [] as Array<{ flowsPerSecond: number; cpuMillisPerFlow: number }>)
@@ -168,7 +180,7 @@ gc?.()
 const baseline = process.memoryUsage().heapUsed
 let peakRss = process.memoryUsage().rss
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20)
-const flood = await oursFlow(NodeHttpClient.layerUndici, true)
+const flood = await oursFlow(AuthService.layerLive, true)
 const started = performance.now()
 const all = Promise.allSettled(Array.from({ length: FLOOD }, () => flood()))
 // While they are queued: a GC, then the live heap per flow in flight or waiting.

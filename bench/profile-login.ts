@@ -10,8 +10,8 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { type ConfigError, Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
 import { fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { AuthService, TmdbConfig } from "../src/index.js"
-import { FakeTmdb } from "../src/testing/index.js"
+import type * as Lib from "../src/index.js"
+import { AuthService, FakeTmdb, TmdbConfig } from "./built.js"
 
 const FLOWS = Number(process.argv[2] ?? 10_000)
 const CONCURRENCY = Number(process.argv[3] ?? 32)
@@ -31,7 +31,7 @@ process.env["TMDB_BASE_URL"] = config.baseUrl
 const http: Layer.Layer<HttpClient.HttpClient> = TRANSPORT === "fetch"
   ? FetchHttpClient.layer
   : NodeHttpClient.layerUndici
-const live: Layer.Layer<AuthService, ConfigError.ConfigError> = TRANSPORT === "live"
+const live: Layer.Layer<Lib.AuthService, ConfigError.ConfigError> = TRANSPORT === "live"
   ? AuthService.layerLive
   : AuthService.layer.pipe(
     Layer.provide(TmdbConfig.layer(config)),

@@ -170,9 +170,11 @@ const V4_REQUEST_TOKEN_LIFETIME = Duration.minutes(15)
 
 /** A request token past its `expiresAt` fails here, without a request. */
 const ensureUsable = (requestToken: RequestToken | RequestTokenV4, endpoint: string) =>
-  Effect.flatMap(
-    requestToken.isExpired,
-    (expired) => expired ? Effect.fail(new TokenExpired({ endpoint, expiresAt: requestToken.expiresAt })) : Effect.void
+  Effect.clockWith((clock) =>
+    // Expired at `expiresAt` exactly, as `isExpired` says.
+    clock.unsafeCurrentTimeMillis() >= requestToken.expiresAt.epochMillis
+      ? Effect.fail(new TokenExpired({ endpoint, expiresAt: requestToken.expiresAt }))
+      : Effect.void
   )
 
 const tokenOf = (requestToken: RequestToken | RequestTokenV4 | Secret): Redacted.Redacted<string> =>
@@ -213,7 +215,7 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
   }).pipe(Effect.map(toRequestToken))
   const createRequestToken = Effect.withSpan(requestToken, "AuthService.createRequestToken", spanOptions)
 
-  const validateWithLogin = (options: ValidateWithLoginOptions) =>
+  const approve = (options: ValidateWithLoginOptions) =>
     Effect.zipRight(
       ensureUsable(options.requestToken, `POST ${paths.validateWithLogin}`),
       send({
@@ -227,7 +229,9 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
         response: Wire.RequestTokenResponse,
         errors: ["InvalidCredentials", "TokenExpired"]
       })
-    ).pipe(Effect.map(toRequestToken), Effect.withSpan("AuthService.validateWithLogin", spanOptions))
+    ).pipe(Effect.map(toRequestToken))
+  const validateWithLogin = (options: ValidateWithLoginOptions) =>
+    Effect.withSpan(approve(options), "AuthService.validateWithLogin", spanOptions)
 
   const newSession = (requestToken: RequestToken | Secret) =>
     send({
@@ -237,10 +241,12 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
       response: Wire.SessionResponse,
       errors: ["TokenExpired", "SessionDenied"]
     }).pipe(Effect.map(toSession))
-  const createSession = (requestToken: RequestToken | Secret) =>
-    (requestToken instanceof RequestToken
+  const sessionFrom = (requestToken: RequestToken | Secret) =>
+    requestToken instanceof RequestToken
       ? Effect.zipRight(ensureUsable(requestToken, `POST ${paths.newSession}`), newSession(requestToken))
-      : newSession(requestToken)).pipe(Effect.withSpan("AuthService.createSession", spanOptions))
+      : newSession(requestToken)
+  const createSession = (requestToken: RequestToken | Secret) =>
+    Effect.withSpan(sessionFrom(requestToken), "AuthService.createSession", spanOptions)
 
   const createSessionFromV4 = (accessToken: AccessToken | Secret) =>
     send({
@@ -272,14 +278,15 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
     Effect.withSpan("AuthService.createGuestSession", spanOptions)
   )
 
-  /** Request token, then validate with login: the approved token. */
+  /**
+   * Request token, then validate with login: the approved token. The steps of `login` and `scopedSession` record no
+   * spans of their own: one span per public method called (with `requestSpans`, one per HTTP attempt below it).
+   */
   const approveWithLogin = (options: LoginOptions) =>
-    Effect.flatMap(createRequestToken, (requestToken) => validateWithLogin({ ...options, requestToken }))
+    Effect.flatMap(requestToken, (token) => approve({ ...options, requestToken: token }))
 
   const login = (options: LoginOptions) =>
-    Effect.flatMap(approveWithLogin(options), createSession).pipe(
-      Effect.withSpan("AuthService.login", spanOptions)
-    )
+    Effect.flatMap(approveWithLogin(options), sessionFrom).pipe(Effect.withSpan("AuthService.login", spanOptions))
 
   const approvalUrl = (requestToken: RequestToken | Secret, options?: ApprovalUrlOptions): string => {
     const url = new URL(`${webBaseUrl}/authenticate/${encodeURIComponent(Redacted.value(tokenOf(requestToken)))}`)
@@ -292,8 +299,10 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
   const scopedSession = (credentials: LoginOptions) =>
     approveWithLogin(credentials).pipe(
       Effect.flatMap((approved) =>
-        Effect.acquireRelease(createSession(approved), (session) =>
-          deleteSession(session).pipe(releaseQuietly("session")))
+        Effect.acquireRelease(
+          sessionFrom(approved),
+          (session) => deleteSession(session).pipe(releaseQuietly("session"))
+        )
       ),
       Effect.withSpan("AuthService.scopedSession", spanOptions)
     )

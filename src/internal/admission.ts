@@ -176,9 +176,13 @@ export const admitWith = <E>(rate: LearnedRate, token: Effect.Effect<void, E> | 
 
 /** Waits for this fiber's turn at `rate` (see `nextSendAt` and `take`); interruptible, and nothing to give back. */
 export const awaitSlot = (rate: LearnedRate): Effect.Effect<void> =>
-  Effect.flatMap(Clock.currentTimeMillis, (now) => {
+  Effect.clockWith((clock) => {
+    const now = clock.unsafeCurrentTimeMillis()
     const at = rate.nextSendAt(now)
-    if (at <= now) return Effect.sync(() => rate.take(now))
+    if (at <= now) {
+      rate.take(now)
+      return Effect.void
+    }
     rate.waited()
     // Whole milliseconds, rounded up: a clock of whole milliseconds then finds the time come when it wakes.
     return Effect.zipRight(Effect.sleep(Math.ceil(at - now)), awaitSlot(rate))
@@ -224,7 +228,11 @@ export const makeLimiter = (rateLimiter: RateLimiter.RateLimiter, learned: Learn
     limit === undefined
       ? awaitSlot(learned)
       : Effect.zipRight(Effect.orDie(awaitToken(rateLimiter, limit)), awaitSlot(learned)),
-  record: (outcome) => Effect.map(Clock.currentTimeMillis, (now) => learned.record(now, outcome))
+  record: (outcome) =>
+    Effect.clockWith((clock) => {
+      learned.record(clock.unsafeCurrentTimeMillis(), outcome)
+      return Effect.void
+    })
 })
 
 interface Waiter {
@@ -252,7 +260,16 @@ export class InFlightGate {
     return this.queue.length - this.head
   }
 
-  private readonly acquire: Effect.Effect<void> = Effect.async<void>((resume) => {
+  /** Waits for a permit: taken at once while one is free, else a place in the queue. */
+  private readonly acquire: Effect.Effect<void> = Effect.suspend(() => {
+    if (this.free > 0) {
+      this.free -= 1
+      return Effect.void
+    }
+    return this.enqueue
+  })
+
+  private readonly enqueue: Effect.Effect<void> = Effect.async<void>((resume) => {
     if (this.free > 0) {
       this.free -= 1
       return resume(Effect.void)
@@ -267,6 +284,8 @@ export class InFlightGate {
       waiter.state = "cancelled"
     })
   })
+
+  private readonly releaseEffect: Effect.Effect<void> = Effect.sync(() => this.release())
 
   private release(): void {
     while (this.head < this.queue.length) {
@@ -290,10 +309,29 @@ export class InFlightGate {
     }
   }
 
-  /** Runs `effect` holding one permit: waits (interruptibly) for it, and always gives it back. */
-  withPermit<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+  /**
+   * Runs `effect` holding one permit: waits (interruptibly) for it, and always gives it back. `onSuccess` runs, still
+   * holding the permit, when `effect` succeeds (the pipeline records the answer there).
+   */
+  withPermit<A, E, R>(
+    effect: Effect.Effect<A, E, R>,
+    onSuccess?: (a: A) => Effect.Effect<void>
+  ): Effect.Effect<A, E, R> {
+    const release = this.releaseEffect
     return Effect.uninterruptibleMask((restore) =>
-      Effect.zipRight(restore(this.acquire), Effect.ensuring(restore(effect), Effect.sync(() => this.release())))
+      Effect.zipRight(
+        restore(this.acquire),
+        Effect.matchCauseEffect(restore(effect), {
+          onFailure: (cause) => Effect.zipRight(release, Effect.failCause(cause)),
+          onSuccess: (a) =>
+            onSuccess === undefined
+              ? Effect.as(release, a)
+              : Effect.matchCauseEffect(onSuccess(a), {
+                onFailure: (cause) => Effect.zipRight(release, Effect.failCause(cause)),
+                onSuccess: () => Effect.as(release, a)
+              })
+        })
+      )
     )
   }
 }

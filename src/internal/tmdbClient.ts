@@ -167,6 +167,7 @@ export const makeClient = (
       )
 
   /** Tells the limiter how an exchange ended: a 429 pauses every caller. */
+  const recordAnswered = limiter.record(answered)
   const record = (status: number, retryAfter: string | undefined): Effect.Effect<void> =>
     status === 429
       ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -174,7 +175,7 @@ export const makeClient = (
           _tag: "RateLimited",
           retryAfterMillis: pauseMillis(parseRetryAfter(retryAfter, now), config.maxRetryAfter)
         }))
-      : limiter.record(answered)
+      : recordAnswered
 
   const admission = config.admission
   const inFlight = admission === false ? undefined : new InFlightGate(admission.maxInFlight)
@@ -188,9 +189,7 @@ export const makeClient = (
   ): Effect.Effect<A, E> =>
     inFlight === undefined
       ? effect
-      : inFlight.withPermit(
-        Effect.zipRight(admit, Effect.tap(effect, (a) => record(statusOf(a), retryAfterOf(a))))
-      )
+      : inFlight.withPermit(Effect.zipRight(admit, effect), (a) => record(statusOf(a), retryAfterOf(a)))
 
   /** The authenticated, admission-controlled client for anything `request` does not cover. */
   const gatedClient = HttpClient.transform(
