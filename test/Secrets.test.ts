@@ -234,13 +234,13 @@ describe("secrets", () => {
         "AuthService.createGuestSession",
         "AuthService.login"
       ])
-      // With requestSpans, login's HTTP attempts are its children: the token request answered 429 and retried, two POSTs.
+      // With requestSpans, login's HTTP attempts are its children: the token, validate_with_login answered 429 then retried, session/new.
       const { spans } = yield* run("accessToken", true)
       const login = spans.find((s) => s.name === "AuthService.login")!
       const children = spans.filter((s) => s.parent._tag === "Some" && s.parent.value.spanId === login.spanId)
       expect(children.map((s) => s.name)).toEqual([
         "http.client GET",
-        "http.client GET",
+        "http.client POST",
         "http.client POST",
         "http.client POST"
       ])
