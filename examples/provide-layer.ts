@@ -4,9 +4,9 @@
  *
  * Run: npx tsx examples/provide-layer.ts
  */
-import { NodeHttpClient, NodeRuntime } from "@effect/platform-node"
+import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer, Redacted } from "effect"
-import { AuthService, TmdbConfig } from "effect-tmdb-auth"
+import { AuthService, TmdbConfig, TmdbHttpClient } from "effect-tmdb-auth"
 import { FakeTmdb } from "effect-tmdb-auth/testing"
 
 const program = Effect.gen(function*() {
@@ -34,8 +34,8 @@ const main: Effect.Effect<void, unknown> = live
     const fake = yield* FakeTmdb.serve()
     yield* Console.log(`no credentials: using FakeTmdb at ${fake.url}`)
     const Auth = AuthService.layer.pipe(
-      Layer.provide(TmdbConfig.layer({ accessToken: FakeTmdb.defaults.accessToken, baseUrl: fake.url })),
-      Layer.provide(NodeHttpClient.layerUndici)
+      Layer.provide(TmdbHttpClient.layer),
+      Layer.provide(TmdbConfig.layer({ accessToken: FakeTmdb.defaults.accessToken, baseUrl: fake.url }))
     )
     yield* program.pipe(Effect.provide(Auth))
   }).pipe(Effect.scoped)

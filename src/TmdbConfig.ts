@@ -415,8 +415,8 @@ const makeLayerConfig = (tag: Context.Tag<TmdbConfig, TmdbConfigShape>): LayerCo
  * @example
  * ```ts
  * const Live = AuthService.layer.pipe(
- *   Layer.provide(TmdbConfig.layer({ accessToken: process.env.TMDB_ACCESS_TOKEN! })),
- *   Layer.provide(NodeHttpClient.layerUndici)
+ *   Layer.provide(TmdbHttpClient.layer),
+ *   Layer.provide(TmdbConfig.layer({ accessToken: process.env.TMDB_ACCESS_TOKEN! }))
  * )
  * ```
  * @since 0.1.0

@@ -90,8 +90,8 @@ export class TmdbLimiter extends Context.Tag("effect-tmdb-auth/TmdbLimiter")<Tmd
    * ```ts
    * const Live = AuthService.layer.pipe(
    *   Layer.provide(TmdbLimiter.layerRedis({ host: "127.0.0.1", port: 6379, prefix: "myapp:tmdb:" })),
-   *   Layer.provide(TmdbConfig.layer({ accessToken, admission: { rateLimit: { limit: 40, window: "1 second" } } })),
-   *   Layer.provide(NodeHttpClient.layerUndici)
+   *   Layer.provide(TmdbHttpClient.layer),
+   *   Layer.provide(TmdbConfig.layer({ accessToken, admission: { rateLimit: { limit: 40, window: "1 second" } } }))
    * )
    * ```
    */

@@ -2,7 +2,6 @@
  * The connection options every TMDB command shares, and the layer they make.
  */
 import { Options } from "@effect/cli"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -13,6 +12,7 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import { AuthService } from "../AuthService.js"
 import { TmdbConfig, type TmdbConfigOptions } from "../TmdbConfig.js"
+import * as TmdbHttpClient from "../TmdbHttpClient.js"
 import { UsageError } from "./Exit.js"
 
 export const connectionOptions = {
@@ -94,13 +94,13 @@ export const progressLogger = Logger.replace(
   })
 ).pipe(Layer.merge(Logger.minimumLogLevel(LogLevel.Debug)))
 
-/** AuthService for these flags, over undici. */
+/** AuthService for these flags, over TmdbHttpClient (undici), as layerLive. */
 export const authLayer = (flags: ConnectionFlags): Layer.Layer<AuthService, ConfigError.ConfigError | UsageError> =>
   Layer.unwrapEffect(Effect.map(resolveConfig(flags), authLayerFor))
 
-/** AuthService for explicit options, over undici. */
+/** AuthService for explicit options, over TmdbHttpClient (undici), as layerLive. */
 export const authLayerFor = (options: TmdbConfigOptions): Layer.Layer<AuthService, ConfigError.ConfigError> =>
-  AuthService.layer.pipe(Layer.provide(TmdbConfig.layer(options)), Layer.provide(NodeHttpClient.layerUndici))
+  AuthService.layer.pipe(Layer.provide(TmdbHttpClient.layer), Layer.provide(TmdbConfig.layer(options)))
 
 /** Builds the service into the current scope. */
 export const buildAuth = (options: TmdbConfigOptions) =>

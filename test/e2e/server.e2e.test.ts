@@ -1,21 +1,36 @@
 /**
- * End to end over real sockets on 127.0.0.1: AuthService on NodeHttpClient.layerUndici against FakeTmdb.serve,
- * and a TMDB client nobody here wrote (@lorenzopant/tmdb) against the same server.
+ * End to end over real sockets on 127.0.0.1: AuthService and TmdbClient against FakeTmdb.serve on each transport
+ * (TmdbHttpClient, the lean one of layerLive; the platform's undici client; FetchHttpClient), with the same
+ * expectations; and a TMDB client nobody here wrote (@lorenzopant/tmdb) against the same server.
  */
+import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { TMDB, TMDBError } from "@lorenzopant/tmdb"
+import type { ConfigError } from "effect"
 import { ConfigProvider, Context, Deferred, Effect, Fiber, Layer, Redacted, Schema } from "effect"
 import type { TmdbConfigSettings } from "../../src/index.js"
-import { AuthService, awaitApproval, TmdbClient, TmdbConfig } from "../../src/index.js"
+import { AuthService, awaitApproval, TmdbClient, TmdbConfig, TmdbHttpClient } from "../../src/index.js"
 import type { FakeTmdbServer } from "../../src/testing/index.js"
 import { FakeTmdb, Fault } from "../../src/testing/index.js"
 
 const login = { username: "demo", password: "demo-password" }
 
-/** AuthService over real HTTP to the fake server, alive until the test's scope closes. */
-const authOver = (server: FakeTmdbServer, settings: TmdbConfigSettings & { readonly apiKey?: string } = {}) =>
+type Transport = Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError, TmdbConfig>
+
+/** Every transport runs the same tests, with the same expectations. */
+const transports: ReadonlyArray<readonly [string, Transport]> = [
+  ["TmdbHttpClient (layerLive's)", TmdbHttpClient.layer],
+  ["NodeHttpClient.layerUndici", NodeHttpClient.layerUndici],
+  ["FetchHttpClient", FetchHttpClient.layer]
+]
+
+type Settings = TmdbConfigSettings & { readonly apiKey?: string }
+
+/** AuthService and TmdbClient over real HTTP to the fake server, alive until the test's scope closes. */
+const servicesOver = (server: FakeTmdbServer, transport: Transport, settings: Settings = {}) =>
   Layer.build(AuthService.layer.pipe(
+    Layer.provide(transport),
     Layer.provide(
       settings.apiKey === undefined
         ? TmdbConfig.layer({
@@ -25,87 +40,193 @@ const authOver = (server: FakeTmdbServer, settings: TmdbConfigSettings & { reado
           webBaseUrl: server.url
         })
         : TmdbConfig.layer({ ...settings, apiKey: settings.apiKey, baseUrl: server.url, webBaseUrl: server.url })
-    ),
-    Layer.provide(NodeHttpClient.layerUndici)
-  )).pipe(Effect.map(Context.get(AuthService)))
+    )
+  ))
 
-describe("AuthService over sockets against FakeTmdb.serve", () => {
-  it.live("binds a free loopback port and logs in, then deletes the session", () =>
-    Effect.gen(function*() {
-      const server = yield* FakeTmdb.serve()
-      expect(server.url).toBe(`http://127.0.0.1:${server.port}`)
-      expect(server.port).toBeGreaterThan(0)
-      const auth = yield* authOver(server)
-      yield* auth.validateKey
-      const session = yield* auth.login(login)
-      expect(yield* server.sessions).toHaveLength(1)
-      const guest = yield* auth.createGuestSession
-      expect(Redacted.value(guest.guestSessionId)).toMatch(/^[0-9a-f]{32}$/)
-      yield* auth.deleteSession(session)
-      expect(yield* server.sessions).toHaveLength(0)
-    }).pipe(Effect.scoped), 20_000)
+for (const [transportName, transport] of transports) {
+  /** AuthService over `transport`. */
+  const authOver = (server: FakeTmdbServer, settings: Settings = {}) =>
+    Effect.map(servicesOver(server, transport, settings), Context.get(AuthService))
 
-  it.live("gets each typed error from the server", () =>
-    Effect.gen(function*() {
-      const server = yield* FakeTmdb.serve({ users: [{ username: "demo", password: "demo-password" }] })
-      const auth = yield* authOver(server)
-      const wrong = yield* Effect.flip(auth.login({ username: "demo", password: "nope" }))
-      expect(wrong).toMatchObject({ _tag: "InvalidCredentials", reason: "WrongLogin", statusCode: 30 })
-      const token = yield* auth.createRequestToken
-      expect((yield* Effect.flip(auth.createSession(token)))._tag).toBe("SessionDenied")
-      expect((yield* Effect.flip(auth.deleteSession("unknown")))._tag).toBe("SessionNotFound")
-      expect((yield* Effect.flip(auth.createSessionFromV4("eyJ.nope")))._tag).toBe("InvalidToken")
-      const badKey = yield* authOver(server, { apiKey: "wrong" })
-      expect((yield* Effect.flip(badKey.validateKey))._tag).toBe("InvalidApiKey")
-    }).pipe(Effect.scoped), 20_000)
+  describe(`AuthService over sockets against FakeTmdb.serve, on ${transportName}`, () => {
+    it.live("binds a free loopback port and logs in, then deletes the session", () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve()
+        expect(server.url).toBe(`http://127.0.0.1:${server.port}`)
+        expect(server.port).toBeGreaterThan(0)
+        const auth = yield* authOver(server)
+        yield* auth.validateKey
+        const session = yield* auth.login(login)
+        expect(yield* server.sessions).toHaveLength(1)
+        const guest = yield* auth.createGuestSession
+        expect(Redacted.value(guest.guestSessionId)).toMatch(/^[0-9a-f]{32}$/)
+        yield* auth.deleteSession(session)
+        expect(yield* server.sessions).toHaveLength(0)
+      }).pipe(Effect.scoped), 20_000)
 
-  it.live("rides out a 429 with Retry-After: 1 and a connection reset on a GET", () =>
-    Effect.gen(function*() {
-      const server = yield* FakeTmdb.serve()
-      const auth = yield* authOver(server, { retry: { initialDelay: "10 millis" } })
-      yield* server.fail(
-        "GET /3/authentication/token/new",
-        Fault.RateLimited({ retryAfter: 1 }),
-        Fault.ConnectionReset()
+    it.live("gets each typed error from the server", () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve({ users: [{ username: "demo", password: "demo-password" }] })
+        const auth = yield* authOver(server)
+        const wrong = yield* Effect.flip(auth.login({ username: "demo", password: "nope" }))
+        expect(wrong).toMatchObject({ _tag: "InvalidCredentials", reason: "WrongLogin", statusCode: 30 })
+        const token = yield* auth.createRequestToken
+        expect((yield* Effect.flip(auth.createSession(token)))._tag).toBe("SessionDenied")
+        expect((yield* Effect.flip(auth.deleteSession("unknown")))._tag).toBe("SessionNotFound")
+        expect((yield* Effect.flip(auth.createSessionFromV4("eyJ.nope")))._tag).toBe("InvalidToken")
+        const badKey = yield* authOver(server, { apiKey: "wrong" })
+        expect((yield* Effect.flip(badKey.validateKey))._tag).toBe("InvalidApiKey")
+      }).pipe(Effect.scoped), 20_000)
+
+    it.live("rides out a 429 with Retry-After: 1 and a connection reset on a GET", () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve()
+        const auth = yield* authOver(server, { retry: { initialDelay: "10 millis" } })
+        yield* server.fail(
+          "GET /3/authentication/token/new",
+          Fault.RateLimited({ retryAfter: 1 }),
+          Fault.ConnectionReset()
+        )
+        const started = Date.now()
+        yield* auth.createRequestToken
+        expect(Date.now() - started).toBeGreaterThanOrEqual(1000)
+        expect((yield* server.requests).map((r) => r.status)).toEqual([429, 0, 200])
+      }).pipe(Effect.scoped), 20_000)
+
+    it.live("times out a slow answer with a typed error", () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve()
+        const auth = yield* authOver(server, { timeout: "200 millis" })
+        yield* server.fail("*", Fault.Delay({ duration: "2 seconds" }))
+        const error = yield* Effect.flip(auth.deleteSession("x"))
+        expect(error).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
+      }).pipe(Effect.scoped), 20_000)
+
+    it.live("a truncated body is a MalformedResponse", () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve()
+        const auth = yield* authOver(server)
+        yield* server.fail("GET /3/authentication/guest_session/new", Fault.Truncated())
+        expect((yield* Effect.flip(auth.createGuestSession))._tag).toBe("MalformedResponse")
+      }).pipe(Effect.scoped), 20_000)
+
+    it.live("the approval page approves and redirects, as the user's browser sees it", () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve()
+        const auth = yield* authOver(server)
+        const token = yield* auth.createRequestToken
+        const url = auth.approvalUrl(token, { redirectTo: "http://127.0.0.1:1/done" })
+        const response = yield* Effect.promise(() => fetch(url, { redirect: "manual" }))
+        expect(response.status).toBe(302)
+        const location = new URL(response.headers.get("location")!)
+        expect(location.searchParams.get("approved")).toBe("true")
+        yield* auth.createSession(location.searchParams.get("request_token")!)
+      }).pipe(Effect.scoped), 20_000)
+
+    it.live("retries a GET that timed out, and succeeds", () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve()
+        const auth = yield* authOver(server, { timeout: "300 millis", retry: { initialDelay: "10 millis" } })
+        yield* server.fail("GET /3/authentication/token/new", Fault.Delay({ duration: "2 seconds" }))
+        const started = Date.now()
+        yield* auth.createRequestToken
+        // One attempt timed out at 300 ms; the retry was answered at once, long before the slow answer came.
+        expect(Date.now() - started).toBeGreaterThanOrEqual(300)
+        expect(Date.now() - started).toBeLessThan(1500)
+      }).pipe(Effect.scoped), 20_000)
+
+    it.live("retries a 500 on a GET, not on a POST", () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve()
+        const auth = yield* authOver(server, { retry: { initialDelay: "10 millis" } })
+        yield* server.fail("GET /3/authentication/token/new", Fault.InternalError())
+        const token = yield* auth.createRequestToken
+        yield* server.fail("POST /3/authentication/token/validate_with_login", Fault.InternalError())
+        const error = yield* Effect.flip(auth.validateWithLogin({ ...login, requestToken: token }))
+        expect(error).toMatchObject({ _tag: "TmdbUnavailable", httpStatus: 500 })
+        expect((yield* server.requests).map((r) => `${r.method} ${r.status}`)).toEqual([
+          "GET 500",
+          "GET 200",
+          "POST 500"
+        ])
+      }).pipe(Effect.scoped), 20_000)
+
+    it.live("an interrupted request stops at once, and the next one is answered", () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve()
+        const auth = yield* authOver(server)
+        yield* server.fail("GET /3/authentication/guest_session/new", Fault.Delay({ duration: "5 seconds" }))
+        const fiber = yield* Effect.fork(auth.createGuestSession)
+        yield* Effect.sleep("100 millis")
+        const started = Date.now()
+        yield* Fiber.interrupt(fiber)
+        expect(Date.now() - started).toBeLessThan(1000)
+        yield* auth.createGuestSession
+      }).pipe(Effect.scoped), 20_000)
+
+    it.live("logs in with the API key (api_key in the query, never in a span or error)", () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve()
+        const auth = yield* authOver(server, { apiKey: FakeTmdb.defaults.apiKey })
+        const session = yield* auth.login(login)
+        yield* auth.deleteSession(session)
+        expect((yield* server.requests).map((r) => r.credential)).toEqual(["api_key", "api_key", "api_key", "api_key"])
+      }).pipe(Effect.scoped), 20_000)
+
+    it.live("the app's raw HttpClient of TmdbClient carries the credential and base URL", () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve()
+        const tmdb = Context.get(yield* servicesOver(server, transport), TmdbClient)
+        const response = yield* tmdb.httpClient.get("/3/authentication")
+        expect(response.status).toBe(200)
+        expect(yield* response.json).toMatchObject({ success: true })
+      }).pipe(Effect.scoped), 20_000)
+
+    it.live("stops listening when its scope closes", () =>
+      Effect.gen(function*() {
+        const url = yield* FakeTmdb.serve().pipe(Effect.map((s) => s.url), Effect.scoped)
+        const result = yield* Effect.promise(() =>
+          fetch(`${url}/3/authentication`).then(() => "answered", () => "refused")
+        )
+        expect(result).toBe("refused")
+      }), 20_000)
+  })
+
+  describe(`TmdbClient over sockets against FakeTmdb.serve, on ${transportName}`, () => {
+    const Account = Schema.Struct({ id: Schema.Number, username: Schema.String })
+
+    for (const mode of ["access token", "api key"] as const) {
+      it.live(
+        `an app's own call with a session (${mode}): GET /3/account, then SessionNotFound after logout`,
+        () =>
+          Effect.gen(function*() {
+            const server = yield* FakeTmdb.serve()
+            const context = yield* servicesOver(
+              server,
+              transport,
+              mode === "api key" ? { apiKey: FakeTmdb.defaults.apiKey } : {}
+            )
+            const auth = Context.get(context, AuthService)
+            const tmdb = Context.get(context, TmdbClient)
+            const session = yield* auth.login(login)
+            const account = yield* tmdb.request({ method: "GET", path: "/3/account", session, response: Account })
+            expect(account.username).toBe("demo")
+            yield* auth.deleteSession(session)
+            const error = yield* Effect.flip(
+              tmdb.request({ method: "GET", path: "/3/account", session, response: Account })
+            )
+            expect(error).toMatchObject({ _tag: "SessionNotFound", statusCode: 3, httpStatus: 401 })
+            expect(error.message).not.toContain(Redacted.value(session.sessionId))
+          }).pipe(Effect.scoped),
+        20_000
       )
-      const started = Date.now()
-      yield* auth.createRequestToken
-      expect(Date.now() - started).toBeGreaterThanOrEqual(1000)
-      expect((yield* server.requests).map((r) => r.status)).toEqual([429, 0, 200])
-    }).pipe(Effect.scoped), 20_000)
+    }
+  })
+}
 
-  it.live("times out a slow answer with a typed error", () =>
-    Effect.gen(function*() {
-      const server = yield* FakeTmdb.serve()
-      const auth = yield* authOver(server, { timeout: "200 millis" })
-      yield* server.fail("*", Fault.Delay({ duration: "2 seconds" }))
-      const error = yield* Effect.flip(auth.deleteSession("x"))
-      expect(error).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
-    }).pipe(Effect.scoped), 20_000)
-
-  it.live("a truncated body is a MalformedResponse", () =>
-    Effect.gen(function*() {
-      const server = yield* FakeTmdb.serve()
-      const auth = yield* authOver(server)
-      yield* server.fail("GET /3/authentication/guest_session/new", Fault.Truncated())
-      expect((yield* Effect.flip(auth.createGuestSession))._tag).toBe("MalformedResponse")
-    }).pipe(Effect.scoped), 20_000)
-
-  it.live("the approval page approves and redirects, as the user's browser sees it", () =>
-    Effect.gen(function*() {
-      const server = yield* FakeTmdb.serve()
-      const auth = yield* authOver(server)
-      const token = yield* auth.createRequestToken
-      const url = auth.approvalUrl(token, { redirectTo: "http://127.0.0.1:1/done" })
-      const response = yield* Effect.promise(() => fetch(url, { redirect: "manual" }))
-      expect(response.status).toBe(302)
-      const location = new URL(response.headers.get("location")!)
-      expect(location.searchParams.get("approved")).toBe("true")
-      yield* auth.createSession(location.searchParams.get("request_token")!)
-    }).pipe(Effect.scoped), 20_000)
-
+describe("AuthService.layerLive over sockets", () => {
   it.live(
-    "AuthService.layerLive reads its configuration from the environment and runs on undici",
+    "AuthService.layerLive reads its configuration from the environment and runs on TmdbHttpClient",
     () =>
       Effect.gen(function*() {
         const server = yield* FakeTmdb.serve()
@@ -121,50 +242,11 @@ describe("AuthService over sockets against FakeTmdb.serve", () => {
       }).pipe(Effect.scoped),
     20_000
   )
-
-  it.live("stops listening when its scope closes", () =>
-    Effect.gen(function*() {
-      const url = yield* FakeTmdb.serve().pipe(Effect.map((s) => s.url), Effect.scoped)
-      const result = yield* Effect.promise(() =>
-        fetch(`${url}/3/authentication`).then(() => "answered", () => "refused")
-      )
-      expect(result).toBe("refused")
-    }), 20_000)
 })
 
-describe("TmdbClient over sockets against FakeTmdb.serve", () => {
-  const Account = Schema.Struct({ id: Schema.Number, username: Schema.String })
-
-  for (const mode of ["access token", "api key"] as const) {
-    it.live(
-      `an app's own call with a session (${mode}): GET /3/account, then SessionNotFound after logout`,
-      () =>
-        Effect.gen(function*() {
-          const server = yield* FakeTmdb.serve()
-          const context = yield* Layer.build(AuthService.layer.pipe(
-            Layer.provide(
-              mode === "api key"
-                ? TmdbConfig.layer({ apiKey: FakeTmdb.defaults.apiKey, baseUrl: server.url })
-                : TmdbConfig.layer({ accessToken: FakeTmdb.defaults.accessToken, baseUrl: server.url })
-            ),
-            Layer.provide(NodeHttpClient.layerUndici)
-          ))
-          const auth = Context.get(context, AuthService)
-          const tmdb = Context.get(context, TmdbClient)
-          const session = yield* auth.login(login)
-          const account = yield* tmdb.request({ method: "GET", path: "/3/account", session, response: Account })
-          expect(account.username).toBe("demo")
-          yield* auth.deleteSession(session)
-          const error = yield* Effect.flip(
-            tmdb.request({ method: "GET", path: "/3/account", session, response: Account })
-          )
-          expect(error).toMatchObject({ _tag: "SessionNotFound", statusCode: 3, httpStatus: 401 })
-          expect(error.message).not.toContain(Redacted.value(session.sessionId))
-        }).pipe(Effect.scoped),
-      20_000
-    )
-  }
-})
+/** AuthService over layerLive's transport. */
+const authOnLean = (server: FakeTmdbServer, settings: Settings = {}) =>
+  Effect.map(servicesOver(server, TmdbHttpClient.layer, settings), Context.get(AuthService))
 
 describe("awaitApproval over sockets", () => {
   it.live(
@@ -172,7 +254,7 @@ describe("awaitApproval over sockets", () => {
     () =>
       Effect.gen(function*() {
         const server = yield* FakeTmdb.serve()
-        const auth = yield* authOver(server)
+        const auth = yield* authOnLean(server)
         const token = yield* auth.createRequestToken
         const approved = yield* awaitApproval(token, {
           onApprovalUrl: (url) => Effect.promise(() => fetch(url)).pipe(Effect.forkDaemon, Effect.asVoid)
@@ -189,7 +271,7 @@ describe("awaitApproval over sockets", () => {
     () =>
       Effect.gen(function*() {
         const server = yield* FakeTmdb.serve()
-        const auth = yield* authOver(server)
+        const auth = yield* authOnLean(server)
         const token = yield* auth.createRequestToken
         let callback = ""
         const error = yield* Effect.flip(
@@ -208,7 +290,7 @@ describe("awaitApproval over sockets", () => {
   it.live("is interruptible: interrupting it closes the callback server", () =>
     Effect.gen(function*() {
       const server = yield* FakeTmdb.serve()
-      const auth = yield* authOver(server)
+      const auth = yield* authOnLean(server)
       const token = yield* auth.createRequestToken
       const ready = yield* Deferred.make<string>()
       const fiber = yield* Effect.fork(
@@ -228,7 +310,7 @@ describe("awaitApproval over sockets", () => {
     () =>
       Effect.gen(function*() {
         const server = yield* FakeTmdb.serve()
-        const auth = yield* authOver(server)
+        const auth = yield* authOnLean(server)
         const requestToken = yield* auth.createRequestTokenV4({ redirectTo: "http://127.0.0.1:1/v4-done" })
         const response = yield* Effect.promise(() => fetch(auth.approvalUrlV4(requestToken), { redirect: "manual" }))
         expect(response.status).toBe(302)
