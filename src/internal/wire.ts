@@ -10,10 +10,11 @@ export const TmdbDateTime = Schema.transformOrFail(Schema.String, Schema.DateTim
   strict: true,
   decode: (input, _, ast) => {
     const match = tmdbDateTime.exec(input)
-    const parsed = match === null ? undefined : DateTime.make(`${match[1]}T${match[2]}Z`)
-    return parsed === undefined || parsed._tag === "None"
+    // Epoch milliseconds straight from the ISO form: cheaper than parsing a DateTime from a string.
+    const millis = match === null ? Number.NaN : Date.parse(`${match[1]}T${match[2]}Z`)
+    return Number.isNaN(millis)
       ? ParseResult.fail(new ParseResult.Type(ast, input, "Expected a date like 2016-08-26 17:04:39 UTC"))
-      : ParseResult.succeed(DateTime.toUtc(parsed.value))
+      : ParseResult.succeed(DateTime.unsafeMake(millis))
   },
   encode: (dateTime) => ParseResult.succeed(formatTmdbDate(DateTime.toEpochMillis(dateTime)))
 })
