@@ -1,0 +1,133 @@
+/**
+ * `npm run bench:pipeline`: the library's own CPU per login, layer by layer, in one process without a network. The
+ * exchange is a stub that answers from memory on the next microtask, so what is measured is the pipeline around it:
+ *
+ * - floor: three stub exchanges chained in one fiber (the cost of any Effect program of three async steps);
+ * - TmdbClient.request with `Schema.Unknown`, admission off, then on (20 permits for 32 callers: they queue);
+ * - the same with the wire schemas (dates, `Redacted` secrets);
+ * - AuthService.login (one span, expiry checks, the result classes), with tracing on and off.
+ *
+ *   npm run bench:pipeline [-- FLOWS]     (default 20000; 32 callers; 3 rounds)
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import { Context, Effect, Layer, Schema, Scope } from "effect"
+import type * as Lib from "../src/index.js"
+import type * as WireModule from "../src/internal/wire.js"
+import type * as WireExchange from "../src/internal/wireExchange.js"
+import { AuthService, TmdbClient, TmdbConfig } from "./built.js"
+
+const dist = new URL("../dist/internal/", import.meta.url)
+const { LeanExchangeId } = (await import(new URL("wireExchange.js", dist).href)) as typeof WireExchange
+const Wire = (await import(new URL("wire.js", dist).href)) as typeof WireModule
+
+const FLOWS = Number(process.argv[2] ?? 20_000)
+const expiresAt = `${new Date(Date.now() + 3_600_000).toISOString().slice(0, 19).replace("T", " ")} UTC`
+const answers: Record<string, string> = {
+  "/3/authentication/token/new": JSON.stringify({
+    success: true,
+    expires_at: expiresAt,
+    request_token: "a".repeat(40)
+  }),
+  "/3/authentication/token/validate_with_login": JSON.stringify({
+    success: true,
+    expires_at: expiresAt,
+    request_token: "a".repeat(40)
+  }),
+  "/3/authentication/session/new": JSON.stringify({ success: true, session_id: "b".repeat(40) })
+}
+
+/** Answers from memory on the next microtask, as a socket's callback would, later. */
+const stub: WireExchange.LeanExchange = (request) =>
+  Effect.async((resume) => {
+    const text = answers[request.path.split("?")[0]!]!
+    queueMicrotask(() => resume(Effect.succeed({ status: 200, retryAfter: undefined, text })))
+  })
+const http = Object.assign(HttpClient.make(() => Effect.die("not used")), { [LeanExchangeId]: stub })
+
+const build = async (settings: Partial<Lib.TmdbConfigSettings>) => {
+  const layer = AuthService.layer.pipe(
+    Layer.provide(TmdbConfig.layer({ accessToken: "token", baseUrl: "http://127.0.0.1:1", ...settings })),
+    Layer.provide(Layer.succeed(HttpClient.HttpClient, http))
+  )
+  const context = await Effect.runPromise(Layer.buildWithScope(layer, await Effect.runPromise(Scope.make())))
+  return { auth: Context.get(context, AuthService), client: Context.get(context, TmdbClient) }
+}
+const on = await build({})
+const off = await build({ admission: false })
+
+const wire = (path: string) => ({ method: "GET", origin: "", path, headers: {}, body: undefined })
+const floor = Effect.flatMap(
+  stub(wire("/3/authentication/token/new"), "", undefined),
+  () =>
+    Effect.flatMap(
+      stub(wire("/3/authentication/token/validate_with_login"), "", undefined),
+      () => stub(wire("/3/authentication/session/new"), "", undefined)
+    )
+)
+const threeRequests = <A, I, B, J>(
+  client: Lib.TmdbClientShape,
+  token: Schema.Schema<A, I>,
+  session: Schema.Schema<B, J>
+) => {
+  return Effect.flatMap(
+    client.request({
+      method: "GET",
+      path: "/3/authentication/token/new",
+      response: token
+    }),
+    () =>
+      Effect.zipRight(
+        client.request({
+          method: "POST",
+          path: "/3/authentication/token/validate_with_login",
+          body: { username: "demo", password: "p", request_token: "t" },
+          response: token
+        }),
+        client.request({
+          method: "POST",
+          path: "/3/authentication/session/new",
+          body: { request_token: "t" },
+          response: session
+        })
+      )
+  )
+}
+const login = on.auth.login({ username: "demo", password: "p" })
+const rows: ReadonlyArray<readonly [string, Effect.Effect<unknown, unknown>]> = [
+  ["floor: three stub exchanges in one fiber", floor],
+  ["TmdbClient, Schema.Unknown, admission off", threeRequests(off.client, Schema.Unknown, Schema.Unknown)],
+  ["TmdbClient, Schema.Unknown, admission on", threeRequests(on.client, Schema.Unknown, Schema.Unknown)],
+  ["TmdbClient, wire schemas, admission on", threeRequests(on.client, Wire.RequestTokenResponse, Wire.SessionResponse)],
+  ["AuthService.login (defaults)", login],
+  ["AuthService.login, tracing off", Effect.withTracerEnabled(login, false)]
+]
+
+const drive = async (effect: Effect.Effect<unknown, unknown>, flows: number) => {
+  let next = 0
+  const worker = async () => {
+    while (next < flows) {
+      next += 1
+      await Effect.runPromise(effect)
+    }
+  }
+  await Promise.all(Array.from({ length: 32 }, worker))
+}
+
+const samples = rows.map(() => [] as Array<number>)
+for (const [, effect] of rows) await drive(effect, 2000) // warm-up
+for (let round = 0; round < 3; round++) {
+  for (const [i, [, effect]] of rows.entries()) {
+    ;(globalThis as { gc?: () => void }).gc?.()
+    const cpu = process.cpuUsage()
+    await drive(effect, FLOWS)
+    const used = process.cpuUsage(cpu)
+    samples[i]!.push((used.user + used.system) / FLOWS)
+  }
+}
+const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+console.log(`${FLOWS} flows of three requests, 32 callers, no network; CPU per flow in µs, median (min-max) of 3`)
+console.log("| layer | µs per flow |\n|---|---|")
+for (const [i, [name]] of rows.entries()) {
+  const s = samples[i]!
+  console.log(`| ${name} | ${median(s).toFixed(1)} (${Math.min(...s).toFixed(1)}-${Math.max(...s).toFixed(1)}) |`)
+}
