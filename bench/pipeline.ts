@@ -10,14 +10,14 @@
  *   npm run bench:pipeline [-- FLOWS]     (default 20000; 32 callers; 3 rounds)
  */
 import * as HttpClient from "@effect/platform/HttpClient"
-import { Context, Effect, Layer, Schema, Scope } from "effect"
+import { Context, Effect, Either, Layer, Schema, Scope } from "effect"
 import type * as Lib from "../src/index.js"
 import type * as WireModule from "../src/internal/wire.js"
 import type * as WireExchange from "../src/internal/wireExchange.js"
 import { AuthService, TmdbClient, TmdbConfig } from "./built.js"
 
 const dist = new URL("../dist/internal/", import.meta.url)
-const { LeanExchangeId } = (await import(new URL("wireExchange.js", dist).href)) as typeof WireExchange
+const { LeanTransportId } = (await import(new URL("wireExchange.js", dist).href)) as typeof WireExchange
 const Wire = (await import(new URL("wire.js", dist).href)) as typeof WireModule
 
 const FLOWS = Number(process.argv[2] ?? 20_000)
@@ -37,12 +37,18 @@ const answers: Record<string, string> = {
 }
 
 /** Answers from memory on the next microtask, as a socket's callback would, later. */
-const stub: WireExchange.LeanExchange = (request) =>
+const start: WireExchange.LeanTransport["start"] = (request, _endpoint, _timeout, done) => {
+  const text = answers[request.path.split("?")[0]!]!
+  queueMicrotask(() => done(Either.right({ status: 200, retryAfter: undefined, text })))
+  return () => undefined
+}
+const stub: WireExchange.LeanTransport["exchange"] = (request, endpoint, timeout) =>
   Effect.async((resume) => {
-    const text = answers[request.path.split("?")[0]!]!
-    queueMicrotask(() => resume(Effect.succeed({ status: 200, retryAfter: undefined, text })))
+    start(request, endpoint, timeout, resume)
   })
-const http = Object.assign(HttpClient.make(() => Effect.die("not used")), { [LeanExchangeId]: stub })
+const http = Object.assign(HttpClient.make(() => Effect.die("not used")), {
+  [LeanTransportId]: { start, exchange: stub }
+})
 
 const build = async (settings: Partial<Lib.TmdbConfigSettings>) => {
   const layer = AuthService.layer.pipe(

@@ -16,8 +16,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { nodeUndici } from "./internal/nodePlatform.js"
-import { type Dispatcher, undiciExchange } from "./internal/undiciExchange.js"
-import { LeanExchangeId } from "./internal/wireExchange.js"
+import { type Dispatcher, undiciTransport } from "./internal/undiciExchange.js"
+import { LeanTransportId } from "./internal/wireExchange.js"
 import { TmdbConfig } from "./TmdbConfig.js"
 
 /**
@@ -57,7 +57,7 @@ export const make = (
       ),
       (agent) =>
         Object.assign(NodeHttpClient.makeUndici(agent), {
-          [LeanExchangeId]: undiciExchange(agent as unknown as Dispatcher)
+          [LeanTransportId]: undiciTransport(agent as unknown as Dispatcher)
         })
     ))
 

@@ -111,10 +111,15 @@ const mistakes: ReadonlyArray<readonly [string, TmdbConfigOptions, string, Reado
   ]],
   ["a bad API key beside a good access token", { accessToken: "t", apiKey: "abc\n" }, "apiKey", ["whitespace"]],
   ["admission.maxInFlight of 0", { accessToken: "t", admission: { maxInFlight: 0 } }, "admission", ["maxInFlight"]],
-  ["requestSpans that is not a boolean (from JavaScript)", {
-    accessToken: "t",
-    requestSpans: "yes" as unknown as boolean
-  }, "requestSpans", ["requestSpans must be true or false", "\"yes\""]]
+  [
+    "requestSpans that is not a boolean (from JavaScript)",
+    {
+      accessToken: "t",
+      requestSpans: "yes" as unknown as boolean
+    },
+    "requestSpans",
+    ["requestSpans must be true or false", "\"yes\""]
+  ]
 ]
 
 describe("configuration is checked when the layer is built", () => {

@@ -221,8 +221,34 @@ export const awaitToken = (
     (result) => Duration.isZero(result.delay) ? Effect.void : Effect.sleep(result.delay)
   )
 
+/**
+ * Admission without effects, for the lean path (tmdbClient.ts): a limiter whose state lives in this process offers it.
+ * `tryAdmit` takes the learned rate's slot when its time has come and says whether it did; it never waits.
+ */
+export interface SyncAdmission {
+  readonly tryAdmit: (now: number) => boolean
+  readonly record: (now: number, outcome: Outcome) => void
+}
+
+export const SyncAdmissionId: unique symbol = Symbol.for("effect-tmdb-auth/SyncAdmission")
+
+/** The limiter's synchronous admission, if it has one (the in-process limiter without an explicit limit does). */
+export const syncAdmissionOf = (limiter: LimiterShape): SyncAdmission | undefined =>
+  (limiter as { readonly [SyncAdmissionId]?: SyncAdmission })[SyncAdmissionId]
+
 /** The in-process limiter: the learned rate, and the explicit limit through an in-memory RateLimiter. */
-export const makeLimiter = (rateLimiter: RateLimiter.RateLimiter, learned: LearnedRate): LimiterShape => ({
+export const makeLimiter = (
+  rateLimiter: RateLimiter.RateLimiter,
+  learned: LearnedRate
+): LimiterShape & { readonly [SyncAdmissionId]: SyncAdmission } => ({
+  [SyncAdmissionId]: {
+    tryAdmit: (now) => {
+      if (learned.nextSendAt(now) > now) return false
+      learned.take(now)
+      return true
+    },
+    record: (now, outcome) => learned.record(now, outcome)
+  },
   // The in-memory store cannot fail.
   admit: (limit) =>
     limit === undefined
@@ -235,7 +261,7 @@ export const makeLimiter = (rateLimiter: RateLimiter.RateLimiter, learned: Learn
     })
 })
 
-interface Waiter {
+export interface Waiter {
   readonly grant: () => void
   state: "waiting" | "granted" | "cancelled"
 }
@@ -266,10 +292,10 @@ export class InFlightGate {
       this.free -= 1
       return Effect.void
     }
-    return this.enqueue
+    return this.wait
   })
 
-  private readonly enqueue: Effect.Effect<void> = Effect.async<void>((resume) => {
+  private readonly wait: Effect.Effect<void> = Effect.async<void>((resume) => {
     if (this.free > 0) {
       this.free -= 1
       return resume(Effect.void)
@@ -287,7 +313,25 @@ export class InFlightGate {
 
   private readonly releaseEffect: Effect.Effect<void> = Effect.sync(() => this.release())
 
-  private release(): void {
+  /** Takes a permit if one is free, without waiting. */
+  tryTake(): boolean {
+    if (this.free === 0) return false
+    this.free -= 1
+    return true
+  }
+
+  /**
+   * Queues `grant`, called with the permit when it comes (inside the `release` that hands it over). The waiter is
+   * cancelled by setting its state to `"cancelled"` while it waits; after the grant, the permit is the caller's.
+   */
+  enqueue(grant: () => void): Waiter {
+    const waiter: Waiter = { state: "waiting", grant }
+    this.queue.push(waiter)
+    return waiter
+  }
+
+  /** Gives a permit back: to the first waiter still waiting, else to the pool. */
+  release(): void {
     while (this.head < this.queue.length) {
       const waiter = this.queue[this.head]!
       this.queue[this.head] = undefined as unknown as Waiter

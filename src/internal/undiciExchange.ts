@@ -6,9 +6,10 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { TransportError } from "../TmdbError.js"
 import { describeCause } from "./describe.js"
-import type { LeanExchange, WireAnswer } from "./wireExchange.js"
+import type { LeanTransport, WireAnswer, WireRequest } from "./wireExchange.js"
 
 /** The part of undici's `Dispatcher` API used here (its types are not imported: undici is not our dependency). */
 export interface Dispatcher {
@@ -42,71 +43,92 @@ const abandoned = new Error("abandoned by effect-tmdb-auth")
 const firstValue = (header: string | ReadonlyArray<string> | undefined): string | undefined =>
   typeof header === "string" || header === undefined ? header : header[0]
 
-/** The exchange over `dispatcher` (an undici `Agent` of `TmdbHttpClient`). */
-export const undiciExchange = (dispatcher: Dispatcher): LeanExchange => (request, endpoint, timeout) =>
-  Effect.async<WireAnswer, TransportError>((resume) => {
-    let settled = false
-    let controller: DispatchController | undefined
-    let timer: ReturnType<typeof setTimeout> | undefined
-    let status = 0
-    let retryAfter: string | undefined
-    const chunks: Array<Buffer> = []
-    const settle = (effect: Effect.Effect<WireAnswer, TransportError>) => {
-      if (settled) return
-      settled = true
-      if (timer !== undefined) clearTimeout(timer)
-      resume(effect)
-    }
-    const abandon = () => {
-      settled = true
-      if (timer !== undefined) clearTimeout(timer)
-      controller?.abort(abandoned)
-    }
-    dispatcher.dispatch(
-      {
-        origin: request.origin,
-        path: request.path,
-        method: request.method,
-        headers: request.headers,
-        body: request.body ?? null
+/**
+ * Sends `request` over `dispatcher` and calls `done` once with the whole answer or a `TransportError` (a timeout
+ * after `timeout`, when given). Returns a function that abandons the request: `done` is then never called.
+ */
+export const startExchange = (
+  dispatcher: Dispatcher,
+  request: WireRequest,
+  endpoint: string,
+  timeout: Duration.Duration | undefined,
+  done: (result: Either.Either<WireAnswer, TransportError>) => void
+): () => void => {
+  let settled = false
+  let controller: DispatchController | undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let status = 0
+  let retryAfter: string | undefined
+  const chunks: Array<Buffer> = []
+  const settle = (result: Either.Either<WireAnswer, TransportError>) => {
+    if (settled) return
+    settled = true
+    if (timer !== undefined) clearTimeout(timer)
+    done(result)
+  }
+  dispatcher.dispatch(
+    {
+      origin: request.origin,
+      path: request.path,
+      method: request.method,
+      headers: request.headers,
+      body: request.body ?? null
+    },
+    {
+      onRequestStart(started) {
+        controller = started
+        if (settled) started.abort(abandoned)
       },
-      {
-        onRequestStart(started) {
-          controller = started
-          if (settled) started.abort(abandoned)
-        },
-        onResponseStart(_, statusCode, headers) {
-          status = statusCode
-          retryAfter = firstValue(headers["retry-after"])
-        },
-        onResponseData(_, chunk) {
-          chunks.push(chunk)
-        },
-        onResponseEnd() {
-          const text = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")
-          settle(Effect.succeed({ status, retryAfter, text }))
-        },
-        onResponseError(_, error) {
-          if (error === abandoned) return
-          const description = describeCause(error)
-          settle(Effect.fail(
-            new TransportError({ reason: "Transport", endpoint, ...(description === undefined ? {} : { description }) })
-          ))
-        }
-      }
-    )
-    if (timeout !== undefined && !settled) {
-      timer = setTimeout(() => {
-        settle(Effect.fail(
-          new TransportError({
-            reason: "Timeout",
-            endpoint,
-            description: `no complete answer within ${Duration.format(timeout)}`
-          })
+      onResponseStart(_, statusCode, headers) {
+        status = statusCode
+        retryAfter = firstValue(headers["retry-after"])
+      },
+      onResponseData(_, chunk) {
+        chunks.push(chunk)
+      },
+      onResponseEnd() {
+        const text = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")
+        settle(Either.right({ status, retryAfter, text }))
+      },
+      onResponseError(_, error) {
+        if (error === abandoned) return
+        const description = describeCause(error)
+        settle(Either.left(
+          new TransportError({ reason: "Transport", endpoint, ...(description === undefined ? {} : { description }) })
         ))
-        controller?.abort(abandoned)
-      }, Duration.toMillis(timeout))
+      }
     }
-    // Interrupted: the request is abandoned and its socket released.
-    return Effect.sync(abandon)
-  })
+  )
+  const millis = timeout === undefined ? undefined : Duration.toMillis(timeout)
+  // A timer only for a finite timeout that setTimeout can hold (about 24.8 days).
+  if (millis !== undefined && millis <= MAX_TIMER_MILLIS && !settled) {
+    timer = setTimeout(() => {
+      settle(Either.left(
+        new TransportError({
+          reason: "Timeout",
+          endpoint,
+          description: `no complete answer within ${Duration.format(timeout!)}`
+        })
+      ))
+      controller?.abort(abandoned)
+    }, millis)
+  }
+  return () => {
+    settled = true
+    if (timer !== undefined) clearTimeout(timer)
+    controller?.abort(abandoned)
+  }
+}
+
+const MAX_TIMER_MILLIS = 2 ** 31 - 1
+
+/** The lean transport over `dispatcher` (an undici `Agent` of `TmdbHttpClient`). */
+export const undiciTransport = (dispatcher: Dispatcher): LeanTransport => ({
+  start: (request, endpoint, timeout, done) => startExchange(dispatcher, request, endpoint, timeout, done),
+  exchange: (request, endpoint, timeout) =>
+    Effect.async<WireAnswer, TransportError>((resume) => {
+      // Interrupted: the request is abandoned and its socket released.
+      const abandon = startExchange(dispatcher, request, endpoint, timeout, (result) => resume(result))
+      return Effect.sync(abandon)
+    })
+})

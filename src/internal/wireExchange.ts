@@ -6,6 +6,7 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
 import type { TransportError } from "../TmdbError.js"
 
 /** A request, fully built: `path` is the URL's path and query, to be sent to `origin`. */
@@ -25,19 +26,30 @@ export interface WireAnswer {
 }
 
 /**
- * Sends a request and reads the whole answer, as one callback-driven effect (no fiber of its own). With
- * `timeout` it also enforces the timeout itself, with a timer of the wall clock: `TmdbClient` asks for that
- * only when the fiber runs on the live `Clock` (under `TestClock` it times the exchange with `Effect` instead).
+ * The lean transport of a client built by `TmdbHttpClient`: a request sent and its whole answer read, without the
+ * platform's per-request objects. With `timeout` it also enforces the timeout itself, with a timer of the wall clock:
+ * `TmdbClient` asks for that only when the fiber runs on the live `Clock` (under `TestClock` it times the exchange
+ * with `Effect` instead).
  */
-export type LeanExchange = (
-  request: WireRequest,
-  endpoint: string,
-  timeout: Duration.Duration | undefined
-) => Effect.Effect<WireAnswer, TransportError>
+export interface LeanTransport {
+  /** The exchange as one callback-driven effect (no fiber of its own); interrupting it abandons the request. */
+  readonly exchange: (
+    request: WireRequest,
+    endpoint: string,
+    timeout: Duration.Duration | undefined
+  ) => Effect.Effect<WireAnswer, TransportError>
+  /** The exchange as a callback: `done` is called once, unless the returned function abandons the request first. */
+  readonly start: (
+    request: WireRequest,
+    endpoint: string,
+    timeout: Duration.Duration | undefined,
+    done: (result: Either.Either<WireAnswer, TransportError>) => void
+  ) => () => void
+}
 
-/** Where an `HttpClient` built by `TmdbHttpClient` keeps its lean exchange. */
-export const LeanExchangeId: unique symbol = Symbol.for("effect-tmdb-auth/LeanExchange")
+/** Where an `HttpClient` built by `TmdbHttpClient` keeps its lean transport. */
+export const LeanTransportId: unique symbol = Symbol.for("effect-tmdb-auth/LeanTransport")
 
-/** The lean exchange of a client built by `TmdbHttpClient`, if `client` is one (not a wrapper of one). */
-export const leanExchangeOf = (client: HttpClient.HttpClient): LeanExchange | undefined =>
-  (client as { readonly [LeanExchangeId]?: LeanExchange })[LeanExchangeId]
+/** The lean transport of a client built by `TmdbHttpClient`, if `client` is one (not a wrapper of one). */
+export const leanTransportOf = (client: HttpClient.HttpClient): LeanTransport | undefined =>
+  (client as { readonly [LeanTransportId]?: LeanTransport })[LeanTransportId]

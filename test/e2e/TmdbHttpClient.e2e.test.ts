@@ -4,11 +4,12 @@
  */
 import { HttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, DateTime, Effect, Fiber, Layer, Schema } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
-import { TmdbClient, TmdbConfig, TmdbHttpClient } from "../../src/index.js"
-import { leanExchangeOf } from "../../src/internal/wireExchange.js"
+import { AuthService, TmdbClient, TmdbConfig, TmdbHttpClient } from "../../src/index.js"
+import { leanTransportOf } from "../../src/internal/wireExchange.js"
+import { FakeTmdb, Fault } from "../../src/testing/index.js"
 
 /** A server that answers every request after `delayMillis`, counting connections and requests in flight. */
 const countingServer = (delayMillis: number) =>
@@ -57,8 +58,8 @@ describe("TmdbHttpClient", () => {
           Layer.provideMerge(TmdbConfig.layer({ accessToken: "token", baseUrl: url, admission: { maxInFlight: 4 } }))
         ))
         const tmdb = Context.get(context, TmdbClient)
-        // TmdbClient takes the lean exchange of this client.
-        expect(leanExchangeOf(Context.get(context, HttpClient.HttpClient))).toBeTypeOf("function")
+        // TmdbClient takes the lean transport of this client.
+        expect(leanTransportOf(Context.get(context, HttpClient.HttpClient))).toBeDefined()
         const request = tmdb.request({ method: "GET", path: "/3/configuration", query: { page: 1 }, response: Answer })
         const answers = yield* Effect.all(Array.from({ length: 40 }, () => request), { concurrency: "unbounded" })
         expect(answers.every((a) => a.path === "/3/configuration?page=1")).toBe(true)
@@ -85,4 +86,57 @@ describe("TmdbHttpClient", () => {
       }).pipe(Effect.scoped),
     20_000
   )
+
+  // TmdbClient's fused path (lean transport, in-process limiter, live clock): admission without effects.
+  const authOn = (url: string, maxInFlight: number) =>
+    Effect.map(
+      Layer.build(AuthService.layer.pipe(
+        Layer.provide(TmdbHttpClient.layer),
+        Layer.provide(
+          TmdbConfig.layer({ accessToken: FakeTmdb.defaults.accessToken, baseUrl: url, admission: { maxInFlight } })
+        )
+      )),
+      Context.get(AuthService)
+    )
+
+  it.live(
+    "interrupting requests queued for a permit or on the wire gives every permit back",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve()
+        const auth = yield* authOn(server.url, 2)
+        yield* server.fail(
+          "GET /3/authentication/guest_session/new",
+          Fault.Delay({ duration: "10 seconds" }),
+          Fault.Delay({ duration: "10 seconds" })
+        )
+        // Two on the wire (slow), three queued behind them.
+        const fibers = yield* Effect.all(Array.from({ length: 5 }, () => Effect.fork(auth.createGuestSession)))
+        yield* Effect.sleep("200 millis")
+        yield* Fiber.interruptAll(fibers)
+        // Both permits are free again: two requests at once are answered at once.
+        const started = Date.now()
+        yield* Effect.all([auth.createRequestToken, auth.createRequestToken], { concurrency: "unbounded" })
+        expect(Date.now() - started).toBeLessThan(2000)
+      }).pipe(Effect.scoped),
+    20_000
+  )
+
+  it.live("a 429 holds every queued request back for its Retry-After; none fails", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeTmdb.serve()
+      const auth = yield* authOn(server.url, 2)
+      yield* server.fail("GET /3/authentication/token/new", Fault.RateLimited({ retryAfter: 1 }))
+      const tokens = yield* Effect.all(Array.from({ length: 10 }, () => auth.createRequestToken), {
+        concurrency: "unbounded"
+      })
+      expect(tokens).toHaveLength(10)
+      const log = yield* server.requests
+      const limited = log.find((r) => r.status === 429)!
+      const after = log.filter((r) => DateTime.greaterThan(r.at, limited.at))
+      // Answers after the 429 came only once its second was over (one request may have been on the wire already).
+      const early = after.filter((r) => DateTime.distance(limited.at, r.at) < 900)
+      expect(early.length).toBeLessThanOrEqual(1)
+      expect(log.filter((r) => r.status === 200)).toHaveLength(10)
+    }).pipe(Effect.scoped), 20_000)
 })
