@@ -14,7 +14,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { AccessToken, RequestTokenV4 } from "./AccessToken.js"
 import { releaseQuietly } from "./internal/release.js"
-import { toRedacted } from "./internal/secret.js"
+import { reveal } from "./internal/secret.js"
 import * as Wire from "./internal/wire.js"
 import { RequestToken } from "./RequestToken.js"
 import { GuestSession, Session } from "./Session.js"
@@ -177,13 +177,13 @@ const ensureUsable = (requestToken: RequestToken | RequestTokenV4, endpoint: str
       : Effect.void
   )
 
-const tokenOf = (requestToken: RequestToken | RequestTokenV4 | Secret): Redacted.Redacted<string> =>
-  requestToken instanceof RequestToken || requestToken instanceof RequestTokenV4
-    ? requestToken.token
-    : toRedacted(requestToken)
+const tokenOf = (requestToken: RequestToken | RequestTokenV4 | Secret): string =>
+  reveal(
+    requestToken instanceof RequestToken || requestToken instanceof RequestTokenV4 ? requestToken.token : requestToken
+  )
 
-const accessTokenOf = (accessToken: AccessToken | Secret): Redacted.Redacted<string> =>
-  accessToken instanceof AccessToken ? accessToken.accessToken : toRedacted(accessToken)
+const accessTokenOf = (accessToken: AccessToken | Secret): string =>
+  reveal(accessToken instanceof AccessToken ? accessToken.accessToken : accessToken)
 
 /** Fields the decoder has just checked are not checked again. */
 const trusted = { disableValidation: true } as const
@@ -223,7 +223,7 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
         path: paths.validateWithLogin,
         body: {
           username: options.username,
-          password: Redacted.value(toRedacted(options.password)),
+          password: reveal(options.password),
           request_token: Redacted.value(options.requestToken.token)
         },
         response: Wire.RequestTokenResponse,
@@ -237,7 +237,7 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
     send({
       method: "POST",
       path: paths.newSession,
-      body: { request_token: Redacted.value(tokenOf(requestToken)) },
+      body: { request_token: tokenOf(requestToken) },
       response: Wire.SessionResponse,
       errors: ["TokenExpired", "SessionDenied"]
     }).pipe(Effect.map(toSession))
@@ -252,7 +252,7 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
     send({
       method: "POST",
       path: paths.convert,
-      body: { access_token: Redacted.value(accessTokenOf(accessToken)) },
+      body: { access_token: accessTokenOf(accessToken) },
       response: Wire.SessionResponse,
       errors: ["InvalidToken"]
     }).pipe(Effect.map(toSession), Effect.withSpan("AuthService.createSessionFromV4", spanOptions))
@@ -261,7 +261,7 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
     send({
       method: "DELETE",
       path: paths.session,
-      body: { session_id: Redacted.value(session instanceof Session ? session.sessionId : toRedacted(session)) },
+      body: { session_id: reveal(session instanceof Session ? session.sessionId : session) },
       response: Wire.SuccessResponse,
       errors: ["SessionNotFound"]
     }).pipe(Effect.asVoid, Effect.withSpan("AuthService.deleteSession", spanOptions))
@@ -289,7 +289,7 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
     Effect.flatMap(approveWithLogin(options), sessionFrom).pipe(Effect.withSpan("AuthService.login", spanOptions))
 
   const approvalUrl = (requestToken: RequestToken | Secret, options?: ApprovalUrlOptions): string => {
-    const url = new URL(`${webBaseUrl}/authenticate/${encodeURIComponent(Redacted.value(tokenOf(requestToken)))}`)
+    const url = new URL(`${webBaseUrl}/authenticate/${encodeURIComponent(tokenOf(requestToken))}`)
     if (options?.redirectTo !== undefined) url.searchParams.set("redirect_to", options.redirectTo)
     return url.toString()
   }
@@ -333,7 +333,7 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
       Effect.zipRight(send({
         method: "POST",
         path: paths.accessToken,
-        body: { request_token: Redacted.value(tokenOf(requestToken)) },
+        body: { request_token: tokenOf(requestToken) },
         response: Wire.AccessTokenResponse,
         errors: ["TokenExpired", "SessionDenied", "InvalidToken"]
       })),
@@ -348,7 +348,7 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
       send({
         method: "DELETE",
         path: paths.accessToken,
-        body: { access_token: Redacted.value(accessTokenOf(accessToken)) },
+        body: { access_token: accessTokenOf(accessToken) },
         response: Wire.SuccessResponse,
         errors: ["InvalidToken"]
       })
@@ -362,7 +362,7 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
 
   const approvalUrlV4 = (requestToken: RequestTokenV4 | Secret): string => {
     const url = new URL(`${webBaseUrl}/auth/access`)
-    url.searchParams.set("request_token", Redacted.value(tokenOf(requestToken)))
+    url.searchParams.set("request_token", tokenOf(requestToken))
     return url.toString()
   }
 
