@@ -458,6 +458,41 @@ describe("retries", () => {
       ok({})
     ]))))
 
+  for (const header of ["-1", "soon", "1e3", ""]) {
+    it.effect(`ignores Retry-After: ${JSON.stringify(header)} (negative or garbage): the backoff applies`, () =>
+      Effect.gen(function*() {
+        const auth = yield* AuthService
+        const fiber = yield* Effect.fork(Effect.flip(auth.validateKey))
+        // Not at once (a negative number read as a date meant no wait), but after the backoff's 0.8-1.2 s.
+        yield* TestClock.adjust("799 millis")
+        expect(yield* countRequests).toBe(1)
+        yield* TestClock.adjust("401 millis")
+        expect(yield* countRequests).toBe(2)
+        const error = yield* Fiber.join(fiber)
+        expect(error).toMatchObject({ _tag: "RateLimited" })
+        expect(error).not.toHaveProperty("retryAfter")
+        expect(error.message).not.toContain("wait 0")
+      }).pipe(Effect.provide(setup(
+        [
+          tmdbError(429, 25, "Over", { "retry-after": header }),
+          tmdbError(429, 25, "Over", { "retry-after": header })
+        ],
+        { retry: { maxRetries: 1 } }
+      ))))
+  }
+
+  it.effect("a Retry-After date in the past means no wait beyond the shared pause's floor", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      const fiber = yield* Effect.fork(auth.validateKey)
+      yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(fiber)
+      expect(yield* countRequests).toBe(2)
+    }).pipe(Effect.provide(setup([
+      tmdbError(429, 25, "Over", { "retry-after": "Thu, 01 Jan 1970 00:00:00 GMT" }),
+      ok({})
+    ]))))
+
   it.effect("without Retry-After backs off from 1 second with jitter (0.8 to 1.2 s), then about 2 s", () =>
     Effect.gen(function*() {
       const auth = yield* AuthService

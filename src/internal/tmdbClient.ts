@@ -14,7 +14,6 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as DateTime from "effect/DateTime"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -48,14 +47,23 @@ const toTransportError = (endpoint: string) => (error: HttpClientError.HttpClien
   })
 }
 
-/** `Retry-After` is either a number of seconds or an HTTP date. */
+/** The three HTTP-date forms (RFC 9110 5.6.7): IMF-fixdate, and the obsolete RFC 850 and asctime forms. */
+const httpDate =
+  /^(?:[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]{6,9}, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/
+
+/**
+ * `Retry-After` (RFC 9110 10.2.3): a non-negative number of seconds (a decimal is accepted), or an HTTP date (one in
+ * the past means no wait). Anything else, a negative number or garbage, is ignored: `undefined`, and the backoff
+ * applies. Callers cap the wait.
+ */
 export const parseRetryAfter = (header: string | undefined, nowMillis: number): Duration.Duration | undefined => {
   if (header === undefined) return undefined
   const trimmed = header.trim()
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Duration.seconds(Number(trimmed))
-  const date = DateTime.make(new Date(trimmed))
-  if (Option.isNone(date)) return undefined
-  return Duration.millis(Math.max(0, DateTime.toEpochMillis(date.value) - nowMillis))
+  if (!httpDate.test(trimmed)) return undefined
+  // The asctime form carries no zone: it is GMT.
+  const at = Date.parse(trimmed.endsWith("GMT") ? trimmed : `${trimmed} GMT`)
+  return Number.isNaN(at) ? undefined : Duration.millis(Math.max(0, at - nowMillis))
 }
 
 /** The body as JSON, or `noJson` when it is not JSON. */
