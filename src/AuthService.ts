@@ -15,6 +15,7 @@ import type * as Scope from "effect/Scope"
 import { AccessToken, RequestTokenV4 } from "./AccessToken.js"
 import { releaseQuietly } from "./internal/release.js"
 import { reveal } from "./internal/secret.js"
+import { internalRequestOf } from "./internal/tmdbClient.js"
 import * as Wire from "./internal/wire.js"
 import { RequestToken } from "./RequestToken.js"
 import { GuestSession, Session } from "./Session.js"
@@ -196,8 +197,24 @@ const toSession = (body: typeof Wire.SessionResponse.Type) => new Session({ sess
 /** A span per public method; no stack is captured (it costs an `Error` per call and names this file). */
 const spanOptions = { captureStackTrace: false } as const
 
+/**
+ * `acquire`, interruptible and timed like any request, then `release` registered on the scope the moment the resource
+ * is known (uninterruptibly, so that nothing slips between). Unlike `Effect.acquireRelease`, a timeout or an interrupt
+ * ends the wait for `acquire` at once; what it creates after that is cleaned up by the request itself (late answers).
+ * The release's failures are logged, not raised.
+ */
+const acquireInterruptibly = <A, E, E2 extends { readonly _tag: string; readonly message: string }>(
+  acquire: Effect.Effect<A, E>,
+  release: (a: A) => Effect.Effect<void, E2>,
+  what: string
+): Effect.Effect<A, E, Scope.Scope> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.tap(restore(acquire), (a) => Effect.addFinalizer(() => release(a).pipe(releaseQuietly(what))))
+  )
+
 const fromClient = (client: TmdbClientShape): AuthServiceShape => {
   const send = client.request
+  const sendWith = internalRequestOf(client)
   const webBaseUrl = client.config.webBaseUrl
   const hasAccessToken = client.config.credential._tag === "AccessToken"
   /** v4 needs the read access token: with only an API key, fail before sending anything. */
@@ -233,14 +250,34 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
   const validateWithLogin = (options: ValidateWithLoginOptions) =>
     Effect.withSpan(approve(options), "AuthService.validateWithLogin", spanOptions)
 
+  /**
+   * `DELETE /3/authentication/session`, safe to repeat: transient failures are retried, and a session TMDB no longer
+   * knows (37) on a repeated attempt means an earlier one deleted it.
+   */
+  const removeSession = (sessionId: string) =>
+    sendWith({
+      method: "DELETE",
+      path: paths.session,
+      body: { session_id: sessionId },
+      response: Wire.SuccessResponse,
+      errors: ["SessionNotFound"],
+      idempotent: true
+    }, { doneOnRetry: { tags: ["SessionNotFound"], value: { success: true } as const } })
+
+  /** A session that came after its caller stopped waiting: deleted. */
+  const lateSession = {
+    what: "A session",
+    cleanup: (body: typeof Wire.SessionResponse.Type) => removeSession(Redacted.value(body.session_id))
+  }
+
   const newSession = (requestToken: RequestToken | Secret) =>
-    send({
+    sendWith({
       method: "POST",
       path: paths.newSession,
       body: { request_token: tokenOf(requestToken) },
       response: Wire.SessionResponse,
       errors: ["TokenExpired", "SessionDenied"]
-    }).pipe(Effect.map(toSession))
+    }, { lateAnswer: lateSession }).pipe(Effect.map(toSession))
   const sessionFrom = (requestToken: RequestToken | Secret) =>
     requestToken instanceof RequestToken
       ? Effect.zipRight(ensureUsable(requestToken, `POST ${paths.newSession}`), newSession(requestToken))
@@ -249,22 +286,22 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
     Effect.withSpan(sessionFrom(requestToken), "AuthService.createSession", spanOptions)
 
   const createSessionFromV4 = (accessToken: AccessToken | Secret) =>
-    send({
+    sendWith({
       method: "POST",
       path: paths.convert,
       body: { access_token: accessTokenOf(accessToken) },
       response: Wire.SessionResponse,
       errors: ["InvalidToken"]
-    }).pipe(Effect.map(toSession), Effect.withSpan("AuthService.createSessionFromV4", spanOptions))
+    }, { lateAnswer: lateSession }).pipe(
+      Effect.map(toSession),
+      Effect.withSpan("AuthService.createSessionFromV4", spanOptions)
+    )
 
   const deleteSession = (session: Session | Secret) =>
-    send({
-      method: "DELETE",
-      path: paths.session,
-      body: { session_id: reveal(session instanceof Session ? session.sessionId : session) },
-      response: Wire.SuccessResponse,
-      errors: ["SessionNotFound"]
-    }).pipe(Effect.asVoid, Effect.withSpan("AuthService.deleteSession", spanOptions))
+    removeSession(reveal(session instanceof Session ? session.sessionId : session)).pipe(
+      Effect.asVoid,
+      Effect.withSpan("AuthService.deleteSession", spanOptions)
+    )
 
   const createGuestSession = send({
     method: "GET",
@@ -294,16 +331,12 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
     return url.toString()
   }
 
-  // Only session/new is uninterruptible (the acquire step): an interrupt during the token steps, retries included,
-  // stops at once, and a session that was created is always deleted.
+  // Every step is interruptible and timed, session/new included: a session whose answer comes after the caller
+  // stopped waiting is deleted in the background (see lateSession). The delete is registered the moment the session
+  // is known, uninterruptibly, and retries transient failures.
   const scopedSession = (credentials: LoginOptions) =>
     approveWithLogin(credentials).pipe(
-      Effect.flatMap((approved) =>
-        Effect.acquireRelease(
-          sessionFrom(approved),
-          (session) => deleteSession(session).pipe(releaseQuietly("session"))
-        )
-      ),
+      Effect.flatMap((approved) => acquireInterruptibly(sessionFrom(approved), deleteSession, "session")),
       Effect.withSpan("AuthService.scopedSession", spanOptions)
     )
 
@@ -326,16 +359,32 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
         )))
     ).pipe(Effect.withSpan("AuthService.createRequestTokenV4", spanOptions))
 
+  /** `DELETE /4/auth/access_token`, safe to repeat; "invalid token" on a repeated attempt means it is logged out. */
+  const removeAccessToken = (token: string) =>
+    sendWith({
+      method: "DELETE",
+      path: paths.accessToken,
+      body: { access_token: token },
+      response: Wire.SuccessResponse,
+      errors: ["InvalidToken"],
+      idempotent: true
+    }, { doneOnRetry: { tags: ["InvalidToken"], value: { success: true } as const } })
+
   const createAccessToken = (requestToken: RequestTokenV4 | Secret) => {
     const endpoint = `POST ${paths.accessToken}`
     return requireAccessToken(endpoint).pipe(
       Effect.zipRight(requestToken instanceof RequestTokenV4 ? ensureUsable(requestToken, endpoint) : Effect.void),
-      Effect.zipRight(send({
+      Effect.zipRight(sendWith({
         method: "POST",
         path: paths.accessToken,
         body: { request_token: tokenOf(requestToken) },
         response: Wire.AccessTokenResponse,
         errors: ["TokenExpired", "SessionDenied", "InvalidToken"]
+      }, {
+        lateAnswer: {
+          what: "A v4 access token",
+          cleanup: (body: typeof Wire.AccessTokenResponse.Type) => removeAccessToken(Redacted.value(body.access_token))
+        }
       })),
       Effect.map((body) => new AccessToken({ accessToken: body.access_token, accountId: body.account_id }, trusted)),
       Effect.withSpan("AuthService.createAccessToken", spanOptions)
@@ -343,22 +392,13 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
   }
 
   const deleteAccessToken = (accessToken: AccessToken | Secret) =>
-    Effect.zipRight(
-      requireAccessToken(`DELETE ${paths.accessToken}`),
-      send({
-        method: "DELETE",
-        path: paths.accessToken,
-        body: { access_token: accessTokenOf(accessToken) },
-        response: Wire.SuccessResponse,
-        errors: ["InvalidToken"]
-      })
-    ).pipe(Effect.asVoid, Effect.withSpan("AuthService.deleteAccessToken", spanOptions))
+    Effect.zipRight(requireAccessToken(`DELETE ${paths.accessToken}`), removeAccessToken(accessTokenOf(accessToken)))
+      .pipe(Effect.asVoid, Effect.withSpan("AuthService.deleteAccessToken", spanOptions))
 
   const scopedAccessToken = (requestToken: RequestTokenV4 | Secret) =>
-    Effect.acquireRelease(
-      createAccessToken(requestToken),
-      (token) => deleteAccessToken(token).pipe(releaseQuietly("access token"))
-    ).pipe(Effect.withSpan("AuthService.scopedAccessToken", spanOptions))
+    acquireInterruptibly(createAccessToken(requestToken), deleteAccessToken, "access token").pipe(
+      Effect.withSpan("AuthService.scopedAccessToken", spanOptions)
+    )
 
   const approvalUrlV4 = (requestToken: RequestTokenV4 | Secret): string => {
     const url = new URL(`${webBaseUrl}/auth/access`)

@@ -100,24 +100,42 @@ const upToTotalDelay = (budget: Duration.Duration) => <Out, In, R>(self: Schedul
 /**
  * Whether a failure of a request with this HTTP method may be retried. Rate limiting (429, code 25) and
  * maintenance (503 with code 9 or 46) mean TMDB did not process the request, so any request may be repeated.
- * Other server errors, timeouts and broken connections may hide a request TMDB did process: only GETs are repeated
- * then, because repeating a POST such as `session/new` would consume the request token twice and come back as a
- * confusing `TokenExpired`.
+ * Other server errors, timeouts, broken connections and garbled answers may hide a request TMDB did process: only
+ * GETs are repeated then (and requests marked `idempotent`, see {@link isRetryableWhenRepeatable}), because
+ * repeating a POST such as `session/new` would consume the request token twice and come back as a confusing
+ * `TokenExpired`.
  *
  * @since 0.1.0
  */
-export const isRetryable = (method: string, error: { readonly _tag: string }): error is RetryableError => {
+export const isRetryable = (method: string, error: { readonly _tag: string }): error is RetryableError =>
+  isRetryableWhenRepeatable(method === "GET", error)
+
+/**
+ * {@link isRetryable} for a request that is, or is not, safe to repeat (a GET, or a request marked `idempotent`,
+ * such as the delete of a session).
+ *
+ * @since 0.4.0
+ */
+export const isRetryableWhenRepeatable = (
+  repeatable: boolean,
+  error: { readonly _tag: string }
+): error is RetryableError => {
   switch (error._tag) {
     case "RateLimited":
       return true
     case "TmdbUnavailable": {
       const { httpStatus, statusCode } = error as RetryableError & { readonly _tag: "TmdbUnavailable" }
-      return method === "GET" || (httpStatus === 503 && (statusCode === 9 || statusCode === 46))
+      return repeatable || (httpStatus === 503 && (statusCode === 9 || statusCode === 46))
     }
     case "TransportError": {
       // A bad base URL or an unencodable body fails the same way every time: never retried.
       const { reason } = error as RetryableError & { readonly _tag: "TransportError" }
-      return method === "GET" && (reason === "Transport" || reason === "Timeout")
+      return repeatable && (reason === "Transport" || reason === "Timeout")
+    }
+    case "MalformedResponse": {
+      // A garbled or undecodable success: asking again is safe only where repeating is.
+      const { httpStatus } = error as RetryableError & { readonly _tag: "MalformedResponse" }
+      return repeatable && httpStatus >= 200 && httpStatus < 300
     }
     default:
       return false

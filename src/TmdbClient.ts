@@ -41,6 +41,11 @@ export interface TmdbClientRequest<A, I, T extends EndpointErrorTag = never> {
   readonly response: Schema.Schema<A, I>
   /** The endpoint-specific errors this request may produce (`["SessionNotFound"]`); other codes become `TmdbError`. */
   readonly errors?: ReadonlyArray<T> | undefined
+  /**
+   * Safe to repeat (a GET always is): timeouts, broken connections, 5xx and garbled answers are then retried as for
+   * a GET. Mark a DELETE or PUT whose repetition is harmless; never a POST that creates something.
+   */
+  readonly idempotent?: boolean | undefined
 }
 
 /**
@@ -75,14 +80,23 @@ export interface TmdbClientShape {
   readonly config: TmdbConfigShape
 }
 
-/** Builds the client from the configuration, the context's `HttpClient` and, when provided, `TmdbLimiter`. */
-const make: Effect.Effect<TmdbClientShape, never, TmdbConfig | HttpClient.HttpClient> = Effect.gen(function*() {
-  const config = yield* TmdbConfig
-  const httpClient = yield* HttpClient.HttpClient
-  const shared = yield* Effect.serviceOption(TmdbLimiter)
-  const limiter = shared._tag === "Some" ? shared.value : yield* TmdbLimiter.make
-  return makeClient(config, httpClient, limiter)
-})
+/**
+ * Builds the client from the configuration, the context's `HttpClient` and, when provided, `TmdbLimiter`; work left to
+ * finish in the background (a session whose answer came after its caller stopped waiting) is forked with `fork`.
+ */
+const makeWith = (
+  fork: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<unknown>
+): Effect.Effect<TmdbClientShape, never, TmdbConfig | HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const config = yield* TmdbConfig
+    const httpClient = yield* HttpClient.HttpClient
+    const shared = yield* Effect.serviceOption(TmdbLimiter)
+    const limiter = shared._tag === "Some" ? shared.value : yield* TmdbLimiter.make
+    return makeClient(config, httpClient, limiter, fork)
+  })
+
+// Without a scope, background work runs as daemon fibers, each bounded by `lateAnswerGrace`.
+const make = makeWith(Effect.forkDaemon)
 
 /**
  * The TMDB client every request goes through: `AuthService` is built on it, and an app uses it for its own TMDB calls
@@ -108,11 +122,13 @@ export class TmdbClient extends Context.Tag("effect-tmdb-auth/TmdbClient")<TmdbC
   static readonly make: Effect.Effect<TmdbClientShape, never, TmdbConfig | HttpClient.HttpClient> = make
 
   /**
-   * The client as a layer. Built once per layer graph: every service built with it in the same graph (as
+   * The client as a layer (its background work, late answers being cleaned up, ends when the layer's scope closes).
+   * Built once per layer graph: every service built with it in the same graph (as
    * `AuthService.layer` is) shares one admission gate.
    */
-  static readonly layer: Layer.Layer<TmdbClient, never, TmdbConfig | HttpClient.HttpClient> = Layer.effect(
+  static readonly layer: Layer.Layer<TmdbClient, never, TmdbConfig | HttpClient.HttpClient> = Layer.scoped(
     TmdbClient,
-    make
+    // Background work (late answers being cleaned up) belongs to the layer: closing its scope ends it.
+    Effect.flatMap(Effect.scope, (scope) => makeWith((effect) => Effect.forkIn(effect, scope)))
   )
 }

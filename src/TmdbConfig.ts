@@ -70,6 +70,12 @@ export interface TmdbConfigSettings {
    * span, and per-request spans would cost about 14% of a login's CPU (BENCHMARKS.md).
    */
   readonly requestSpans?: boolean | undefined
+  /**
+   * How long a request that creates something (`session/new`, `session/convert/4`, v4 `access_token`) may go on in
+   * the background after its caller stopped waiting (a timeout, an interruption), so that what it creates is deleted
+   * when it comes; positive. Default 2 minutes.
+   */
+  readonly lateAnswerGrace?: Duration.DurationInput | undefined
 }
 
 /**
@@ -135,6 +141,7 @@ export interface TmdbConfigFromConfig {
   readonly retry?: Config.Config<RetryOptions> | undefined
   readonly admission?: Config.Config<AdmissionOptions | false> | undefined
   readonly requestSpans?: Config.Config<boolean> | undefined
+  readonly lateAnswerGrace?: Config.Config<Duration.DurationInput> | undefined
 }
 
 /**
@@ -153,6 +160,8 @@ export interface TmdbConfigShape {
   readonly admission: AdmissionSettings
   /** Whether every HTTP attempt records a client span of its own (absent: no). */
   readonly requestSpans?: boolean | undefined
+  /** How long a request that creates something may go on after its caller stopped waiting (absent: the default). */
+  readonly lateAnswerGrace?: Duration.Duration | undefined
 }
 
 /** @since 0.1.0 */
@@ -163,6 +172,9 @@ export const defaultWebBaseUrl = "https://www.themoviedb.org"
 
 /** @since 0.1.0 */
 export const defaultTimeout: Duration.Duration = Duration.seconds(10)
+
+/** @since 0.4.0 */
+export const defaultLateAnswerGrace: Duration.Duration = Duration.minutes(2)
 
 /**
  * The environment variables {@link TmdbConfig.layerConfig} reads for the settings it is not given.
@@ -201,6 +213,15 @@ const checkUrl =
   }
 
 const checkBaseUrl = checkUrl("baseUrl", defaultBaseUrl)
+
+const checkLateAnswerGrace = (input: Duration.DurationInput): Either.Either<Duration.Duration, string> => {
+  const duration = Option.getOrUndefined(Option.liftThrowable(() => Duration.decode(input))())
+  return duration !== undefined && Duration.isFinite(duration) && Duration.toMillis(duration) > 0
+    ? Either.right(duration)
+    : Either.left(
+      `lateAnswerGrace must be a positive, finite duration such as "2 minutes", not ${JSON.stringify(String(input))}`
+    )
+}
 
 const checkRequestSpans = (input: unknown): Either.Either<boolean, string> =>
   input === undefined || typeof input === "boolean"
@@ -319,7 +340,11 @@ const validate = (options: TmdbConfigOptions): Either.Either<TmdbConfigShape, Co
           defaultRetryOptions.maxRetryAfter
       ),
       admission: yield* Either.mapLeft(checkAdmission(options.admission), invalid("admission")),
-      requestSpans: yield* Either.mapLeft(checkRequestSpans(options.requestSpans), invalid("requestSpans"))
+      requestSpans: yield* Either.mapLeft(checkRequestSpans(options.requestSpans), invalid("requestSpans")),
+      lateAnswerGrace: yield* Either.mapLeft(
+        checkLateAnswerGrace(options.lateAnswerGrace ?? defaultLateAnswerGrace),
+        invalid("lateAnswerGrace")
+      )
     }
   })
 
@@ -357,14 +382,18 @@ const settingsFrom = (options: TmdbConfigFromConfig): Config.Config<TmdbConfigSe
     admission: options.admission === undefined ? Config.succeed(Option.none()) : Config.option(options.admission),
     requestSpans: options.requestSpans === undefined
       ? Config.succeed(Option.none())
-      : Config.option(options.requestSpans)
+      : Config.option(options.requestSpans),
+    lateAnswerGrace: options.lateAnswerGrace === undefined
+      ? Config.succeed(Option.none())
+      : Config.option(options.lateAnswerGrace)
   }).pipe(Config.map((settings): TmdbConfigSettings => ({
     baseUrl: Option.getOrUndefined(settings.baseUrl),
     webBaseUrl: Option.getOrUndefined(settings.webBaseUrl),
     timeout: Option.getOrUndefined(settings.timeout),
     retry: Option.getOrUndefined(settings.retry),
     admission: Option.getOrUndefined(settings.admission),
-    requestSpans: Option.getOrUndefined(settings.requestSpans)
+    requestSpans: Option.getOrUndefined(settings.requestSpans),
+    lateAnswerGrace: Option.getOrUndefined(settings.lateAnswerGrace)
   })))
 
 const optionsFrom = (options: TmdbConfigFromConfig): Config.Config<TmdbConfigOptions> =>

@@ -327,11 +327,12 @@ export type AuthError =
   | AccessTokenRequired
 
 /**
- * The failures a retry policy is asked about: the ones that may pass if tried again.
+ * The failures a retry policy is asked about: the ones that may pass if tried again (a `MalformedResponse` only for a
+ * request that is safe to repeat, since 0.4.0).
  *
  * @since 0.1.0
  */
-export type RetryableError = RateLimited | TmdbUnavailable | TransportError
+export type RetryableError = RateLimited | TmdbUnavailable | TransportError | MalformedResponse
 
 const tags: ReadonlySet<string> = new Set([
   "InvalidCredentials",

@@ -134,13 +134,32 @@ describe("AuthService.validateKey", () => {
       expect(error).not.toHaveProperty("statusCode")
     }).pipe(Effect.provide(setup([{ status: 403, body: "<html>Forbidden</html>" }]))))
 
-  it.effect("fails with MalformedResponse when a success body is not JSON", () =>
+  it.effect("fails with MalformedResponse when a success body is not JSON (retries spent)", () =>
     Effect.gen(function*() {
       const auth = yield* AuthService
       const error = yield* Effect.flip(auth.validateKey)
       expect(error._tag).toBe("MalformedResponse")
       expect(error).toMatchObject({ httpStatus: 200, issues: ["the body is not JSON"] })
-    }).pipe(Effect.provide(setup([{ status: 200, body: "{\"success\":tru" }]))))
+    }).pipe(Effect.provide(setup([{ status: 200, body: "{\"success\":tru" }], { retry: { maxRetries: 0 } }))))
+
+  it.effect("retries a garbled 200 to a GET (asking again is safe), and succeeds", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      const fiber = yield* Effect.fork(auth.createGuestSession)
+      yield* TestClock.adjust("2 seconds")
+      const guest = yield* Fiber.join(fiber)
+      expect(Redacted.value(guest.guestSessionId)).toBe("guest-1")
+    }).pipe(Effect.provide(setup([
+      { status: 200, body: "{\"success\":true,\"guest_sess" },
+      ok({ guest_session_id: "guest-1", expires_at: "2030-01-01 00:00:00 UTC" })
+    ]))))
+
+  it.effect("does not retry a garbled 200 to a POST: session/new may have been processed", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      const error = yield* Effect.flip(auth.createSession(TOKEN))
+      expect(error).toMatchObject({ _tag: "MalformedResponse", httpStatus: 200 })
+    }).pipe(Effect.provide(setup([{ status: 200, body: "{\"success\":true,\"session_" }]))))
 
   it.effect("treats a 200 with success:false as the error it describes", () =>
     Effect.gen(function*() {
@@ -169,7 +188,9 @@ describe("AuthService.createRequestToken", () => {
       expect(error._tag).toBe("MalformedResponse")
       expect(error).toMatchObject({ issues: ["unexpected value at expires_at"] })
       expect(error.message).not.toContain("2016-08-26T17:04:39")
-    }).pipe(Effect.provide(setup([ok({ expires_at: "2016-08-26T17:04:39", request_token: TOKEN })]))))
+    }).pipe(Effect.provide(setup([ok({ expires_at: "2016-08-26T17:04:39", request_token: TOKEN })], {
+      retry: { maxRetries: 0 }
+    }))))
 
   it.effect("turns a code that belongs to another endpoint into TmdbError", () =>
     Effect.gen(function*() {
@@ -322,6 +343,31 @@ describe("AuthService.deleteSession", () => {
         expect(error).toMatchObject({ statusCode: code })
       }
     }).pipe(Effect.provide(setup([tmdbError(404, 37), tmdbError(404, 6), tmdbError(404, 34)]))))
+
+  it.effect("retries a transport failure or a 5xx: deleting a session twice is harmless", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      const fiber = yield* Effect.fork(auth.deleteSession(SESSION_ID))
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.join(fiber)
+      const requests = yield* Scripted.Script.pipe(Effect.flatMap((s) => s.requests))
+      expect(requests.map((r) => r.method)).toEqual(["DELETE", "DELETE", "DELETE"])
+    }).pipe(Effect.provide(setup([{ status: 0, transportFailure: true }, tmdbError(500, 11), ok({})]))))
+
+  it.effect("a 37 (or 6) after a retried attempt means the first attempt deleted it: success", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      for (let i = 0; i < 2; i++) {
+        const fiber = yield* Effect.fork(auth.deleteSession(SESSION_ID))
+        yield* TestClock.adjust("10 seconds")
+        yield* Fiber.join(fiber)
+      }
+    }).pipe(Effect.provide(setup([
+      { status: 0, transportFailure: true },
+      tmdbError(404, 37),
+      tmdbError(503, 9),
+      tmdbError(401, 6)
+    ]))))
 })
 
 describe("AuthService.createGuestSession", () => {

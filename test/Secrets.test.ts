@@ -79,6 +79,8 @@ const script: ReadonlyArray<Scripted.Canned> = [
   { status: 0, transportFailure: true },
   { status: 0, transportFailure: true },
   { status: 200, body: { success: true, expires_at: SECRETS.requestToken, request_token: SECRETS.requestToken } },
+  // A GET: a garbled answer is asked again (maxRetries 1), and garbled again.
+  { status: 200, body: { success: true, expires_at: SECRETS.requestToken, request_token: SECRETS.requestToken } },
   { ...ok({}), delay: "1 minute" },
   { ...ok({}), delay: "1 minute" }
 ]

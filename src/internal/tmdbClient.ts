@@ -15,18 +15,20 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import { isRetryable } from "../RetryPolicy.js"
+import { isRetryableWhenRepeatable } from "../RetryPolicy.js"
 import { GuestSession, Session } from "../Session.js"
 import type { TmdbClientRequest, TmdbClientRequestFn, TmdbClientShape } from "../TmdbClient.js"
-import type { TmdbConfigShape } from "../TmdbConfig.js"
+import { defaultLateAnswerGrace, type TmdbConfigShape } from "../TmdbConfig.js"
 import type { RequestError, RetryableError, SessionNotFound } from "../TmdbError.js"
 import { MalformedResponse, TransportError } from "../TmdbError.js"
 import { InFlightGate, type LimiterShape, type Outcome, syncAdmissionOf, type Waiter } from "./admission.js"
@@ -88,13 +90,59 @@ const issuesOf = (error: ParseResult.ParseError): Array<string> => {
 const pauseMillis = (retryAfter: Duration.Duration | undefined, cap: Duration.Duration) =>
   Math.min(retryAfter === undefined ? 1000 : Duration.toMillis(retryAfter), Duration.toMillis(cap))
 
-/** A path the lean exchange can send as it is: what `new URL` would leave unchanged. */
+/** A path the lean exchange can send as it is: what `new URL` would leave unchanged (no dot segments either). */
 const plainPath = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/
+const dotSegment = /(^|\/)(\.|%2e){1,2}(\/|$)/i
+
+/** A request path must be a path from the API origin: a leading `/`, no fragment. Else no request is sent. */
+const badPath = (path: string) => !path.startsWith("/") || path.includes("#")
 
 /** The live clock: with it, the lean exchange times itself; with any other (`TestClock`), `Effect` does. */
 const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
 const answered: Outcome = { _tag: "Answered" }
+
+/** How many requests may be left to finish in the background at once (see `keepingLateAnswer`). */
+const MAX_LATE_ANSWERS = 1000
+
+/** On a repeated attempt, these errors mean an earlier attempt did the work: `value` is the result. */
+export interface DoneOnRetry<A> {
+  readonly tags: ReadonlyArray<string>
+  readonly value: A
+}
+
+/** What to do with an answer that comes after the caller stopped waiting (a session: delete it). */
+export interface LateAnswer<A> {
+  /** What the answer creates, for the debug log: "a session". */
+  readonly what: string
+  readonly cleanup: (value: A) => Effect.Effect<void, unknown>
+}
+
+/** The library's own options of a request, beyond `TmdbClientRequest`. */
+export interface RequestInternals<A> {
+  readonly doneOnRetry?: DoneOnRetry<A> | undefined
+  readonly lateAnswer?: LateAnswer<A> | undefined
+}
+
+/** `request` with the library's own options (its type as `TmdbClientRequestFn`'s). */
+export interface InternalRequestFn {
+  <A, I, T extends SpecificTag = never>(
+    options: TmdbClientRequest<A, I, T> & { readonly session?: undefined },
+    internals?: RequestInternals<A>
+  ): Effect.Effect<A, RequestError | ErrorOf<T>>
+  <A, I, T extends SpecificTag = never>(
+    options: TmdbClientRequest<A, I, T>,
+    internals?: RequestInternals<A>
+  ): Effect.Effect<A, RequestError | ErrorOf<T> | SessionNotFound>
+}
+
+/** Where a `TmdbClientShape` built here keeps `request` with the library's own options. */
+export const InternalRequestId: unique symbol = Symbol.for("effect-tmdb-auth/InternalRequest")
+
+/** `request` with the library's own options, or the plain one (for a `TmdbClient` built elsewhere, e.g. a test's). */
+export const internalRequestOf = (client: TmdbClientShape): InternalRequestFn =>
+  (client as { readonly [InternalRequestId]?: InternalRequestFn })[InternalRequestId] ??
+    ((options: TmdbClientRequest<unknown, unknown, SpecificTag>) => client.request(options)) as InternalRequestFn
 
 const decodeErrorBody = Schema.decodeUnknownOption(ErrorBody)
 
@@ -102,10 +150,13 @@ const decodeErrorBody = Schema.decodeUnknownOption(ErrorBody)
 export const makeClient = (
   config: TmdbConfigShape,
   httpClient: HttpClient.HttpClient,
-  limiter: LimiterShape
+  limiter: LimiterShape,
+  /** Where work left to finish in the background runs: the client's scope (forked as daemons without one). */
+  forkBackground: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<unknown> = Effect.forkDaemon
 ): TmdbClientShape => {
   const credential = config.credential
   const timeout = config.timeout
+  const lateAnswerGrace = config.lateAnswerGrace ?? defaultLateAnswerGrace
   const baseUrl = new URL(config.baseUrl)
   const origin = baseUrl.origin
   const pathPrefix = baseUrl.pathname === "/" ? "" : baseUrl.pathname.replace(/\/+$/, "")
@@ -134,15 +185,19 @@ export const makeClient = (
     })
   )
 
-  const timeoutError = (endpoint: string) =>
+  const timeoutError = (endpoint: string, limit: Duration.Duration = timeout) =>
     new TransportError({
       reason: "Timeout",
       endpoint,
-      description: `no complete answer within ${Duration.format(timeout)}`
+      description: `no complete answer within ${Duration.format(limit)}`
     })
 
-  /** The exchange over any `HttpClient`, timed by `Effect`. */
-  const overHttpClient = (wire: WireRequest, endpoint: string): Effect.Effect<WireAnswer, TransportError> => {
+  /** The exchange over any `HttpClient`, timed by `Effect` (after `limit`). */
+  const overHttpClient = (
+    wire: WireRequest,
+    endpoint: string,
+    limit: Duration.Duration
+  ): Effect.Effect<WireAnswer, TransportError> => {
     const request = HttpClientRequest.make(wire.method as "GET")(`${wire.origin}${wire.path}`, {
       headers: wire.headers
     })
@@ -157,20 +212,20 @@ export const makeClient = (
         }))
       ),
       Effect.mapError(toTransportError(endpoint)),
-      Effect.timeoutFail({ duration: timeout, onTimeout: () => timeoutError(endpoint) })
+      Effect.timeoutFail({ duration: limit, onTimeout: () => timeoutError(endpoint, limit) })
     )
   }
 
   /** The exchange: lean where the client is `TmdbHttpClient`'s and the path is plain, else over the `HttpClient`. */
   const exchange = lean === undefined
     ? overHttpClient
-    : (wire: WireRequest, endpoint: string): Effect.Effect<WireAnswer, TransportError> =>
+    : (wire: WireRequest, endpoint: string, limit: Duration.Duration): Effect.Effect<WireAnswer, TransportError> =>
       Effect.clockWith((clock) =>
         clock === liveClock
-          ? lean.exchange(wire, endpoint, timeout)
+          ? lean.exchange(wire, endpoint, limit)
           : Effect.timeoutFail(lean.exchange(wire, endpoint, undefined), {
-            duration: timeout,
-            onTimeout: () => timeoutError(endpoint)
+            duration: limit,
+            onTimeout: () => timeoutError(endpoint, limit)
           })
       )
 
@@ -203,8 +258,12 @@ export const makeClient = (
   const retryAfterOfAnswer = (answer: WireAnswer) => answer.retryAfter
 
   /** One exchange through admission, as effects: over any client, on any clock. */
-  const gatedExchange = (wire: WireRequest, endpoint: string, leanPath: boolean) =>
-    gate(leanPath ? exchange(wire, endpoint) : overHttpClient(wire, endpoint), statusOfAnswer, retryAfterOfAnswer)
+  const gatedExchange = (wire: WireRequest, endpoint: string, leanPath: boolean, limit: Duration.Duration) =>
+    gate(
+      leanPath ? exchange(wire, endpoint, limit) : overHttpClient(wire, endpoint, limit),
+      statusOfAnswer,
+      retryAfterOfAnswer
+    )
 
   /**
    * The fused path, where everything admission needs is at hand without effects (the lean transport, the in-process
@@ -233,7 +292,8 @@ export const makeClient = (
     { inFlight: permits, lean: transport, sync: slots }: NonNullable<typeof fusedGate>,
     clock: Clock.Clock,
     wire: WireRequest,
-    endpoint: string
+    endpoint: string,
+    limit: Duration.Duration
   ) =>
     Effect.async<WireAnswer, TransportError>((resume) => {
       let state: "queued" | "granted" | "sending" | "over" = "queued"
@@ -244,10 +304,10 @@ export const makeClient = (
         if (!slots.tryAdmit(clock.unsafeCurrentTimeMillis())) {
           state = "over"
           permits.release()
-          return resume(gatedExchange(wire, endpoint, true))
+          return resume(gatedExchange(wire, endpoint, true, limit))
         }
         state = "sending"
-        abandon = transport.start(wire, endpoint, timeout, (result) => {
+        abandon = transport.start(wire, endpoint, limit, (result) => {
           state = "over"
           if (Either.isRight(result)) recordNow(result.right, clock.unsafeCurrentTimeMillis())
           permits.release()
@@ -282,12 +342,14 @@ export const makeClient = (
     })
 
   /** An exchange of `request`: fused where it can be, through the effects of the gate elsewhere. */
-  const admitted = (wire: WireRequest, endpoint: string, leanPath: boolean) =>
+  const admitted = (wire: WireRequest, endpoint: string, leanPath: boolean, limit: Duration.Duration) =>
     leanPath && fusedGate !== undefined
       ? Effect.clockWith((clock) =>
-        clock === liveClock ? fused(fusedGate, clock, wire, endpoint) : gatedExchange(wire, endpoint, true)
+        clock === liveClock
+          ? fused(fusedGate, clock, wire, endpoint, limit)
+          : gatedExchange(wire, endpoint, true, limit)
       )
-      : gatedExchange(wire, endpoint, leanPath)
+      : gatedExchange(wire, endpoint, leanPath, limit)
 
   /** The authenticated, admission-controlled client for anything `request` does not cover. */
   const gatedClient = HttpClient.transform(
@@ -360,12 +422,14 @@ export const makeClient = (
 
   /**
    * After a first retryable failure: the policy takes over, that failure its first input. Final failures travel in
-   * the success channel past the retry, so the policy only ever sees retryable ones.
+   * the success channel past the retry, so the policy only ever sees retryable ones. An error listed in `doneOnRetry`
+   * on a repeated attempt means an earlier attempt did the work (a session already deleted): success.
    */
   const retryAfterFailure = <A, E extends { readonly _tag: string }>(
-    method: string,
+    repeatable: boolean,
     attempt: Effect.Effect<A, E>,
-    first: E & RetryableError
+    first: E & RetryableError,
+    doneOnRetry: DoneOnRetry<A> | undefined
   ): Effect.Effect<A, E> => {
     let firstPending = true
     const again = Effect.suspend(() => {
@@ -375,13 +439,73 @@ export const makeClient = (
       }
       return Effect.catchAll(
         Effect.map(attempt, Either.right),
-        (error) => isRetryable(method, error) ? Effect.fail(error) : Effect.succeed(Either.left(error))
+        (error): Effect.Effect<Either.Either<A, E>, E & RetryableError> =>
+          doneOnRetry !== undefined && doneOnRetry.tags.includes(error._tag)
+            ? Effect.succeed(Either.right(doneOnRetry.value))
+            : isRetryableWhenRepeatable(repeatable, error)
+            ? Effect.fail(error)
+            : Effect.succeed(Either.left(error))
       )
     })
     return Effect.flatMap(Effect.retry(again, policy), (result) => result)
   }
 
-  const request = (<A, I, T extends SpecificTag = never>(options: TmdbRequest<A, I, T>) => {
+  /** Work whose answer may come after its caller stopped waiting: at most this many at once; then waited for inline. */
+  let lateAnswersPending = 0
+
+  /**
+   * Runs `work` (one attempt, timed after the grace period) in a background fiber; the caller waits for it at most
+   * `timeout`. When the caller stops waiting (its timeout, or an interruption) before the answer, the work goes on
+   * for the grace period, and a success that comes late is handed to `late.cleanup` (logged at debug, never with the
+   * value). A failure of the work itself is the caller's, as for any attempt.
+   */
+  const keepingLateAnswer = <A, E>(
+    work: Effect.Effect<A, E>,
+    endpoint: string,
+    late: LateAnswer<A>
+  ): Effect.Effect<A, E | TransportError> =>
+    Effect.flatMap(Deferred.make<A, E>(), (answer) => {
+      const state: { abandoned: boolean; result: Exit.Exit<A, E> | undefined } = { abandoned: false, result: undefined }
+      const cleanUp = (value: A) =>
+        late.cleanup(value).pipe(
+          Effect.zipRight(Effect.logDebug(`${late.what} that came after its caller stopped waiting was deleted`)),
+          Effect.catchAllCause((cause) =>
+            Effect.logDebug(`${late.what} that came after its caller stopped waiting could not be deleted`, cause)
+          ),
+          Effect.annotateLogs({ endpoint })
+        )
+      const background = work.pipe(
+        Effect.exit,
+        Effect.flatMap((exit) => {
+          state.result = exit
+          if (!state.abandoned) return Deferred.done(answer, exit)
+          return Exit.isSuccess(exit) ? cleanUp(exit.value) : Effect.void
+        }),
+        Effect.ensuring(Effect.sync(() => lateAnswersPending -= 1))
+      )
+      lateAnswersPending += 1
+      return Effect.zipRight(
+        forkBackground(background),
+        Deferred.await(answer).pipe(
+          Effect.timeoutFail({ duration: timeout, onTimeout: () => timeoutError(endpoint) }),
+          Effect.onExit((exit) => {
+            if (Exit.isSuccess(exit) || (state.result !== undefined && Exit.isFailure(state.result))) return Effect.void
+            // The caller stopped waiting: the work goes on, or its success came too late to be handed over.
+            if (state.result === undefined) {
+              state.abandoned = true
+              return Effect.void
+            }
+            return forkBackground(cleanUp(state.result.value))
+          })
+        )
+      )
+    })
+
+  const request = (<A, I, T extends SpecificTag = never>(
+    options: TmdbRequest<A, I, T>,
+    internals: RequestInternals<A> = {}
+  ) => {
+    const late = internals.lateAnswer
     const method = options.method
     const endpoint = `${method} ${options.path}`
     let query = ""
@@ -419,48 +543,79 @@ export const makeClient = (
         headers: body === undefined ? headers : jsonHeaders,
         body
       }
-      return admitted(wire, endpoint, lean !== undefined && plainPath.test(options.path))
+      return admitted(
+        wire,
+        endpoint,
+        lean !== undefined && plainPath.test(options.path) && !dotSegment.test(options.path),
+        late === undefined ? timeout : lateAnswerGrace
+      )
     }
     // Encoded when the effect runs: a body JSON cannot encode is a typed failure, never a throw.
-    const exchanged = options.body === undefined ? send(undefined) : Effect.suspend(() => {
-      let text: string
-      try {
-        text = JSON.stringify(options.body)
-      } catch (cause) {
-        return Effect.fail(
-          new TransportError({
-            reason: "InvalidBody",
-            endpoint,
-            description: `the JSON body could not be encoded (${
-              cause instanceof Error ? cause.message : String(cause)
-            })`
-          })
-        )
-      }
-      return send(text)
-    })
-    const gated = exchanged
+    const exchanged = badPath(options.path)
+      ? Effect.fail(
+        new TransportError({
+          reason: "InvalidUrl",
+          endpoint,
+          description: "the path must start with / and carry no fragment (#): it is appended to the base URL"
+        })
+      )
+      : options.body === undefined
+      ? send(undefined)
+      : Effect.suspend(() => {
+        let text: string
+        try {
+          text = JSON.stringify(options.body)
+        } catch (cause) {
+          return Effect.fail(
+            new TransportError({
+              reason: "InvalidBody",
+              endpoint,
+              description: `the JSON body could not be encoded (${
+                cause instanceof Error ? cause.message : String(cause)
+              })`
+            })
+          )
+        }
+        return send(text)
+      })
+    const decodedOrLate = (answers: Effect.Effect<WireAnswer, TransportError>) => {
+      const decoded = Effect.flatMap(answers, (answer) => decode(options, endpoint, allowed, answer))
+      return late === undefined || lateAnswersPending >= MAX_LATE_ANSWERS
+        ? decoded
+        : keepingLateAnswer(decoded, endpoint, late)
+    }
     const attempt = requestSpans
-      ? gated.pipe(
+      ? exchanged.pipe(
         Effect.tap((answer) => Effect.annotateCurrentSpan("http.response.status_code", answer.status)),
-        Effect.flatMap((answer) => decode(options, endpoint, allowed, answer)),
+        decodedOrLate,
         Effect.withSpan(`http.client ${method}`, {
           kind: "client",
           captureStackTrace: false,
           attributes: {
             "http.request.method": method,
-            "server.address": origin,
+            "server.address": baseUrl.hostname,
+            ...(baseUrl.port === "" ? {} : { "server.port": Number(baseUrl.port) }),
             "url.path": options.path,
             "url.full": `${config.baseUrl}${options.path}${shownQuery === "" ? "" : `?${shownQuery}`}`
           }
         })
       )
-      : Effect.flatMap(gated, (answer) => decode(options, endpoint, allowed, answer))
+      : decodedOrLate(exchanged)
+    const repeatable = method === "GET" || options.idempotent === true
     return Effect.catchAll(
       attempt,
-      (error) => isRetryable(method, error) ? retryAfterFailure(method, attempt, error) : Effect.fail(error)
+      (error) =>
+        isRetryableWhenRepeatable(repeatable, error)
+          ? retryAfterFailure(repeatable, attempt, error, internals.doneOnRetry)
+          : Effect.fail(error)
     )
-  }) as TmdbClientRequestFn
+  }) as TmdbClientRequestFn & InternalRequestFn
 
-  return { request, httpClient: gatedClient, config }
+  const shape: TmdbClientShape & { readonly [InternalRequestId]: InternalRequestFn } = {
+    request,
+    httpClient: gatedClient,
+    config,
+    [InternalRequestId]: request
+  }
+  return shape
 }

@@ -98,16 +98,23 @@ for (const [transportName, transport] of transports) {
         const server = yield* FakeTmdb.serve()
         const auth = yield* authOver(server, { timeout: "200 millis" })
         yield* server.fail("*", Fault.Delay({ duration: "2 seconds" }))
-        const error = yield* Effect.flip(auth.deleteSession("x"))
+        const started = Date.now()
+        const error = yield* Effect.flip(auth.createSession("x"))
         expect(error).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
+        // The caller gets its timeout at once, though the request goes on in the background.
+        expect(Date.now() - started).toBeLessThan(1000)
       }).pipe(Effect.scoped), 20_000)
 
-    it.live("a truncated body is a MalformedResponse", () =>
+    it.live("a truncated body is retried on a GET, and a MalformedResponse on a POST", () =>
       Effect.gen(function*() {
         const server = yield* FakeTmdb.serve()
-        const auth = yield* authOver(server)
+        const auth = yield* authOver(server, { retry: { initialDelay: "10 millis" } })
         yield* server.fail("GET /3/authentication/guest_session/new", Fault.Truncated())
-        expect((yield* Effect.flip(auth.createGuestSession))._tag).toBe("MalformedResponse")
+        yield* auth.createGuestSession
+        const token = yield* auth.createRequestToken
+        yield* server.fail("POST /3/authentication/token/validate_with_login", Fault.Truncated())
+        const error = yield* Effect.flip(auth.validateWithLogin({ ...login, requestToken: token }))
+        expect(error._tag).toBe("MalformedResponse")
       }).pipe(Effect.scoped), 20_000)
 
     it.live("the approval page approves and redirects, as the user's browser sees it", () =>
@@ -171,6 +178,31 @@ for (const [transportName, transport] of transports) {
         const session = yield* auth.login(login)
         yield* auth.deleteSession(session)
         expect((yield* server.requests).map((r) => r.credential)).toEqual(["api_key", "api_key", "api_key", "api_key"])
+      }).pipe(Effect.scoped), 20_000)
+
+    it.live(
+      "a path that is not a path from the origin is refused before sending: the credential stays home",
+      () =>
+        Effect.gen(function*() {
+          const server = yield* FakeTmdb.serve()
+          const tmdb = Context.get(yield* servicesOver(server, transport), TmdbClient)
+          for (const path of ["@127.0.0.1:1/steal", ".evil.example/x", "3/account", "/3/account#fragment"]) {
+            const error = yield* Effect.flip(tmdb.request({ method: "GET", path, response: Schema.Unknown }))
+            expect(error, path).toMatchObject({ _tag: "TransportError", reason: "InvalidUrl" })
+          }
+          expect(yield* server.requests).toEqual([])
+        }).pipe(Effect.scoped),
+      20_000
+    )
+
+    it.live("dot segments are resolved as a URL resolves them, on every transport", () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve()
+        const tmdb = Context.get(yield* servicesOver(server, transport), TmdbClient)
+        for (const path of ["/3/x/../authentication", "/3/./authentication", "/3/x/%2e%2e/authentication"]) {
+          yield* tmdb.request({ method: "GET", path, response: Schema.Unknown })
+        }
+        expect((yield* server.requests).map((r) => r.path)).toEqual(Array(3).fill("/3/authentication"))
       }).pipe(Effect.scoped), 20_000)
 
     it.live("the app's raw HttpClient of TmdbClient carries the credential and base URL", () =>

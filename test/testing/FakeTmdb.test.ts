@@ -281,9 +281,22 @@ describe("FakeTmdb rate limit and faults", () => {
       const auth = yield* AuthService
       const fake = yield* FakeTmdb
       yield* fake.fail("*", Fault.ConnectionReset())
-      const error = yield* Effect.flip(auth.deleteSession("whatever"))
+      const error = yield* Effect.flip(auth.createSession("whatever"))
       expect(error).toMatchObject({ _tag: "TransportError", reason: "Transport" })
       expect(yield* fake.requests).toHaveLength(1)
+    }).pipe(Effect.provide(Fake)))
+
+  it.effect("a connection reset on the DELETE of a session is retried: repeating it is harmless", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      const fake = yield* FakeTmdb
+      const session = yield* auth.login({ username: "demo", password: FakeTmdb.defaults.user.password })
+      yield* fake.fail("DELETE /3/authentication/session", Fault.ConnectionReset())
+      const fiber = yield* Effect.fork(auth.deleteSession(session))
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.join(fiber)
+      expect(yield* fake.sessions).toHaveLength(0)
+      expect((yield* fake.requests).filter((r) => r.method === "DELETE").map((r) => r.status)).toEqual([0, 200])
     }).pipe(Effect.provide(Fake)))
 
   it.effect("a scripted delay past the timeout is a Timeout; the delay moves with TestClock", () =>
