@@ -1,0 +1,115 @@
+/**
+ * Nothing lost: a request that creates something (session/new, convert/4, v4 access_token) goes on in the background
+ * after its caller stops waiting, and what it creates then is deleted. In memory, on TestClock: FakeTmdb's Delay
+ * fault holds the answer; the fake creates the session when the delay is over, as a loaded TMDB would.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Logger, LogLevel, Scope, TestClock } from "effect"
+import { AuthService } from "../src/index.js"
+import { FakeTmdb, Fault } from "../src/testing/index.js"
+
+const V4 = { accessToken: "eyJ.v4-user", username: "demo" }
+const Fake = FakeTmdb.layerAuthService({ v4AccessTokens: [V4] })
+const login = { username: "demo", password: FakeTmdb.defaults.user.password }
+
+describe("late answers", () => {
+  it.effect("session/new answered after the timeout: the caller gets Timeout at once, the session is deleted", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      const fake = yield* FakeTmdb
+      yield* fake.fail("POST /3/authentication/session/new", Fault.Delay({ duration: "30 seconds" }))
+      const fiber = yield* Effect.fork(Effect.flip(auth.login(login)))
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* Fiber.join(fiber)).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
+      // TMDB processes it late: the session exists for a moment, then the background deletes it.
+      yield* TestClock.adjust("20 seconds")
+      expect(yield* fake.sessions).toEqual([])
+      const routes = (yield* fake.requests).map((r) => `${r.method} ${r.path} ${r.status}`)
+      expect(routes.slice(-2)).toEqual([
+        "POST /3/authentication/session/new 200",
+        "DELETE /3/authentication/session 200"
+      ])
+    }).pipe(Effect.provide(Fake)))
+
+  it.effect("an interrupted login ends at once; a session created after that is deleted", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      const fake = yield* FakeTmdb
+      yield* fake.fail("POST /3/authentication/session/new", Fault.Delay({ duration: "5 seconds" }))
+      const fiber = yield* Effect.fork(auth.login(login))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(fiber)
+      expect(yield* fake.sessions).toEqual([])
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* fake.sessions).toEqual([])
+      expect((yield* fake.requests).filter((r) => r.method === "DELETE")).toHaveLength(1)
+    }).pipe(Effect.provide(Fake)))
+
+  it.effect("scopedSession honours a timeout around it, and the late session is deleted", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeTmdb
+      yield* fake.fail("POST /3/authentication/session/new", Fault.Delay({ duration: "60 seconds" }))
+      const fiber = yield* Effect.fork(
+        Effect.scoped(AuthService.scopedSession(login)).pipe(Effect.timeout("5 seconds"), Effect.exit)
+      )
+      yield* TestClock.adjust("5 seconds")
+      const exit = yield* Fiber.join(fiber)
+      expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag).toBe("TimeoutException")
+      yield* TestClock.adjust("60 seconds")
+      expect(yield* fake.sessions).toEqual([])
+    }).pipe(Effect.provide(Fake)))
+
+  it.effect("scopedSession deletes its session when the scope closes, retrying a reset delete", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeTmdb
+      const scope = yield* Scope.make()
+      yield* Scope.extend(AuthService.scopedSession(login), scope)
+      expect(yield* fake.sessions).toHaveLength(1)
+      yield* fake.fail("DELETE /3/authentication/session", Fault.ConnectionReset())
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.join(closing)
+      expect(yield* fake.sessions).toEqual([])
+    }).pipe(Effect.provide(Fake)))
+
+  it.effect("convert/4 and v4 access_token answered late: the session is deleted, the access token logged out", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      const fake = yield* FakeTmdb
+      yield* fake.fail("POST /3/authentication/session/convert/4", Fault.Delay({ duration: "30 seconds" }))
+      const converting = yield* Effect.fork(Effect.flip(auth.createSessionFromV4(V4.accessToken)))
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* Fiber.join(converting)).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
+      yield* TestClock.adjust("20 seconds")
+      expect(yield* fake.sessions).toEqual([])
+
+      const requestToken = yield* auth.createRequestTokenV4()
+      yield* fake.approve(requestToken, "demo")
+      yield* fake.fail("POST /4/auth/access_token", Fault.Delay({ duration: "30 seconds" }))
+      const creating = yield* Effect.fork(Effect.flip(auth.createAccessToken(requestToken)))
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* Fiber.join(creating)).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
+      yield* TestClock.adjust("20 seconds")
+      const log = (yield* fake.requests).map((r) => `${r.method} ${r.path} ${r.status}`)
+      expect(log.slice(-2)).toEqual(["POST /4/auth/access_token 200", "DELETE /4/auth/access_token 200"])
+    }).pipe(Effect.provide(Fake)))
+
+  it.effect("the cleanup is logged at debug, without the session id", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const logger = Logger.make(({ message }) => lines.push(String(message)))
+      yield* Effect.gen(function*() {
+        const auth = yield* AuthService
+        const fake = yield* FakeTmdb
+        yield* fake.fail("POST /3/authentication/session/new", Fault.Delay({ duration: "30 seconds" }))
+        const fiber = yield* Effect.fork(Effect.either(auth.login(login)))
+        yield* TestClock.adjust("40 seconds")
+        yield* Fiber.join(fiber)
+      }).pipe(
+        Effect.provide(Fake),
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+        Logger.withMinimumLogLevel(LogLevel.Debug)
+      )
+      expect(lines).toContain("A session that came after its caller stopped waiting was deleted")
+    }))
+})
