@@ -61,7 +61,7 @@ const build = async (settings: Partial<Lib.TmdbConfigSettings>) => {
 const on = await build({})
 const off = await build({ admission: false })
 
-const wire = (path: string) => ({ method: "GET", origin: "", path, headers: {}, body: undefined })
+const wire = (path: string) => ({ method: "GET", origin: "", path, headers: {}, body: undefined, maxBytes: 1 << 20 })
 const floor = Effect.flatMap(
   stub(wire("/3/authentication/token/new"), "", undefined),
   () =>

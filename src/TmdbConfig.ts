@@ -76,6 +76,11 @@ export interface TmdbConfigSettings {
    * when it comes; positive. Default 2 minutes.
    */
   readonly lateAnswerGrace?: Duration.DurationInput | undefined
+  /**
+   * The largest answer read, in bytes; a bigger one fails with `MalformedResponse` without the rest being read.
+   * Default 1 MB (TMDB's auth answers are under 1 KB).
+   */
+  readonly maxResponseBytes?: number | undefined
 }
 
 /**
@@ -142,6 +147,7 @@ export interface TmdbConfigFromConfig {
   readonly admission?: Config.Config<AdmissionOptions | false> | undefined
   readonly requestSpans?: Config.Config<boolean> | undefined
   readonly lateAnswerGrace?: Config.Config<Duration.DurationInput> | undefined
+  readonly maxResponseBytes?: Config.Config<number> | undefined
 }
 
 /**
@@ -162,6 +168,8 @@ export interface TmdbConfigShape {
   readonly requestSpans?: boolean | undefined
   /** How long a request that creates something may go on after its caller stopped waiting (absent: the default). */
   readonly lateAnswerGrace?: Duration.Duration | undefined
+  /** The largest answer read, in bytes (absent: the default). */
+  readonly maxResponseBytes?: number | undefined
 }
 
 /** @since 0.1.0 */
@@ -175,6 +183,9 @@ export const defaultTimeout: Duration.Duration = Duration.seconds(10)
 
 /** @since 0.4.0 */
 export const defaultLateAnswerGrace: Duration.Duration = Duration.minutes(2)
+
+/** @since 0.4.0 */
+export const defaultMaxResponseBytes = 1024 * 1024
 
 /**
  * The environment variables {@link TmdbConfig.layerConfig} reads for the settings it is not given.
@@ -222,6 +233,11 @@ const checkLateAnswerGrace = (input: Duration.DurationInput): Either.Either<Dura
       `lateAnswerGrace must be a positive, finite duration such as "2 minutes", not ${JSON.stringify(String(input))}`
     )
 }
+
+const checkMaxResponseBytes = (input: number): Either.Either<number, string> =>
+  Number.isInteger(input) && input > 0
+    ? Either.right(input)
+    : Either.left(`maxResponseBytes must be a whole number of bytes, 1 or more, not ${JSON.stringify(String(input))}`)
 
 const checkRequestSpans = (input: unknown): Either.Either<boolean, string> =>
   input === undefined || typeof input === "boolean"
@@ -344,6 +360,10 @@ const validate = (options: TmdbConfigOptions): Either.Either<TmdbConfigShape, Co
       lateAnswerGrace: yield* Either.mapLeft(
         checkLateAnswerGrace(options.lateAnswerGrace ?? defaultLateAnswerGrace),
         invalid("lateAnswerGrace")
+      ),
+      maxResponseBytes: yield* Either.mapLeft(
+        checkMaxResponseBytes(options.maxResponseBytes ?? defaultMaxResponseBytes),
+        invalid("maxResponseBytes")
       )
     }
   })
@@ -385,7 +405,10 @@ const settingsFrom = (options: TmdbConfigFromConfig): Config.Config<TmdbConfigSe
       : Config.option(options.requestSpans),
     lateAnswerGrace: options.lateAnswerGrace === undefined
       ? Config.succeed(Option.none())
-      : Config.option(options.lateAnswerGrace)
+      : Config.option(options.lateAnswerGrace),
+    maxResponseBytes: options.maxResponseBytes === undefined
+      ? Config.succeed(Option.none())
+      : Config.option(options.maxResponseBytes)
   }).pipe(Config.map((settings): TmdbConfigSettings => ({
     baseUrl: Option.getOrUndefined(settings.baseUrl),
     webBaseUrl: Option.getOrUndefined(settings.webBaseUrl),
@@ -393,7 +416,8 @@ const settingsFrom = (options: TmdbConfigFromConfig): Config.Config<TmdbConfigSe
     retry: Option.getOrUndefined(settings.retry),
     admission: Option.getOrUndefined(settings.admission),
     requestSpans: Option.getOrUndefined(settings.requestSpans),
-    lateAnswerGrace: Option.getOrUndefined(settings.lateAnswerGrace)
+    lateAnswerGrace: Option.getOrUndefined(settings.lateAnswerGrace),
+    maxResponseBytes: Option.getOrUndefined(settings.maxResponseBytes)
   })))
 
 const optionsFrom = (options: TmdbConfigFromConfig): Config.Config<TmdbConfigOptions> =>

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { Tracer } from "effect"
-import { Cause, Effect, Exit, Fiber, Inspectable, Layer, Logger, LogLevel, Redacted, TestClock } from "effect"
+import { Cause, DateTime, Effect, Exit, Fiber, Inspectable, Layer, Logger, LogLevel, Redacted, TestClock } from "effect"
 import * as EffectTracer from "effect/Tracer"
-import { AuthService, TmdbConfig } from "../src/index.js"
+import { AuthService, RequestToken, TmdbConfig } from "../src/index.js"
 import { FakeTmdb } from "../src/testing/index.js"
 import * as Scripted from "./support/ScriptedClient.js"
 import { ok, tmdbError } from "./support/ScriptedClient.js"
@@ -247,4 +247,58 @@ describe("secrets", () => {
         "http.client POST"
       ])
     }))
+})
+
+describe("secrets never come back in through the server's words", () => {
+  const echo = (text: string) => tmdbError(401, 30, `You sent: ${text}`)
+  const password = "p@ss word/SECRET&x=1"
+
+  it.effect("a status_message echoing the password, request token and API key (also URL- and JSON-encoded) is scrubbed", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      const requestToken = new RequestToken({
+        token: Redacted.make(SECRETS.requestToken),
+        expiresAt: DateTime.unsafeMake(Date.parse("2100-01-01T00:00:00Z"))
+      })
+      const error = yield* Effect.flip(auth.validateWithLogin({ username: "jane", password, requestToken }))
+      expect(error._tag).toBe("InvalidCredentials")
+      const rendered = [
+        error.message,
+        String(error),
+        JSON.stringify(error),
+        Cause.pretty(Cause.fail(error)),
+        (error as { readonly statusMessage?: string }).statusMessage ?? ""
+      ].join("\n")
+      for (const secret of [password, encodeURIComponent(password), SECRETS.requestToken, SECRETS.apiKey]) {
+        expect(rendered).not.toContain(secret)
+      }
+      expect(rendered).toContain("<redacted>")
+    }).pipe(Effect.provide(
+      AuthService.layer.pipe(
+        Layer.provideMerge(Layer.merge(
+          TmdbConfig.layer({ apiKey: SECRETS.apiKey }),
+          Scripted.layer([
+            echo(
+              `username=jane&password=${encodeURIComponent(password)}&request_token=${SECRETS.requestToken}` +
+                ` api_key=${SECRETS.apiKey} json=${JSON.stringify(password)}`
+            )
+          ])
+        ))
+      )
+    )))
+
+  it.effect("a session id echoed back in an error is scrubbed", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      const error = yield* Effect.flip(auth.deleteSession(SECRETS.sessionId))
+      expect(error.message).not.toContain(SECRETS.sessionId)
+      expect(error.message).toContain("<redacted>")
+    }).pipe(Effect.provide(
+      AuthService.layer.pipe(
+        Layer.provideMerge(Layer.merge(
+          TmdbConfig.layer({ accessToken: SECRETS.accessToken }),
+          Scripted.layer([tmdbError(404, 37, `No session ${SECRETS.sessionId} for token ${SECRETS.accessToken}`)])
+        ))
+      )
+    )))
 })

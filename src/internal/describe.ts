@@ -6,6 +6,25 @@ const secretParams = /\b(api_key|session_id|guest_session_id)=[^&\s)]+/gi
 /** Platform error text may quote the URL, which can hold the API key or a session id. */
 export const scrub = (text: string): string => text.replace(urlPattern, "<url>").replace(secretParams, "$1=<redacted>")
 
+/**
+ * `text` with every secret in it replaced by `<redacted>`, in the forms a server may echo it: as sent, URL-encoded
+ * (both ways) and JSON-escaped. For text a server wrote (`status_message`), which may quote the request.
+ */
+export const scrubSecrets = (text: string, secrets: ReadonlyArray<string>): string => {
+  let scrubbed = text
+  for (const secret of secrets) {
+    if (secret === "") continue
+    const forms = new Set([
+      secret,
+      encodeURIComponent(secret),
+      new URLSearchParams({ s: secret }).toString().slice(2),
+      JSON.stringify(secret).slice(1, -1)
+    ])
+    for (const form of forms) scrubbed = scrubbed.split(form).join("<redacted>")
+  }
+  return scrubbed
+}
+
 /** An error's code and message, and its cause's, scrubbed. */
 export const describeCause = (cause: unknown): string | undefined => {
   if (cause instanceof Error) {

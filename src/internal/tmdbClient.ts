@@ -25,14 +25,15 @@ import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { isRetryableWhenRepeatable } from "../RetryPolicy.js"
 import { GuestSession, Session } from "../Session.js"
 import type { TmdbClientRequest, TmdbClientRequestFn, TmdbClientShape } from "../TmdbClient.js"
-import { defaultLateAnswerGrace, type TmdbConfigShape } from "../TmdbConfig.js"
+import { defaultLateAnswerGrace, defaultMaxResponseBytes, type TmdbConfigShape } from "../TmdbConfig.js"
 import type { RequestError, RetryableError, SessionNotFound } from "../TmdbError.js"
 import { MalformedResponse, TransportError } from "../TmdbError.js"
 import { InFlightGate, type LimiterShape, type Outcome, syncAdmissionOf, type Waiter } from "./admission.js"
-import { describeCause, scrub } from "./describe.js"
+import { describeCause, scrub, scrubSecrets } from "./describe.js"
 import type { ErrorOf, SpecificTag } from "./errorTable.js"
 import { fromAnswer } from "./errorTable.js"
 import { ErrorBody } from "./wire.js"
@@ -146,6 +147,48 @@ export const internalRequestOf = (client: TmdbClientShape): InternalRequestFn =>
 
 const decodeErrorBody = Schema.decodeUnknownOption(ErrorBody)
 
+/** The fields of a JSON body that hold secrets, in TMDB's names. */
+const secretFields: ReadonlySet<string> = new Set([
+  "password",
+  "request_token",
+  "session_id",
+  "guest_session_id",
+  "access_token",
+  "api_key"
+])
+
+const utf8 = new TextDecoder()
+
+/** The body as text, or `undefined` when it is larger than `maxBytes` (the rest is then not read). */
+const readCapped = (
+  response: HttpClientResponse.HttpClientResponse,
+  maxBytes: number
+): Effect.Effect<string | undefined, HttpClientError.ResponseError> => {
+  if (Number(response.headers["content-length"] ?? 0) > maxBytes) return Effect.succeed(undefined)
+  return Effect.suspend(() => {
+    const chunks: Array<Uint8Array> = []
+    let size = 0
+    return response.stream.pipe(
+      Stream.takeWhile((chunk) => {
+        size += chunk.length
+        if (size <= maxBytes) chunks.push(chunk)
+        return size <= maxBytes
+      }),
+      Stream.runDrain,
+      Effect.map(() => {
+        if (size > maxBytes) return undefined
+        const body = new Uint8Array(size)
+        let at = 0
+        for (const chunk of chunks) {
+          body.set(chunk, at)
+          at += chunk.length
+        }
+        return utf8.decode(body)
+      })
+    )
+  })
+}
+
 /** Builds the pipeline over `httpClient`, gated by `limiter` as `config.admission` says. */
 export const makeClient = (
   config: TmdbConfigShape,
@@ -157,6 +200,7 @@ export const makeClient = (
   const credential = config.credential
   const timeout = config.timeout
   const lateAnswerGrace = config.lateAnswerGrace ?? defaultLateAnswerGrace
+  const maxBytes = config.maxResponseBytes ?? defaultMaxResponseBytes
   const baseUrl = new URL(config.baseUrl)
   const origin = baseUrl.origin
   const pathPrefix = baseUrl.pathname === "/" ? "" : baseUrl.pathname.replace(/\/+$/, "")
@@ -205,10 +249,11 @@ export const makeClient = (
       wire.body === undefined ? request : HttpClientRequest.bodyText(request, wire.body, "application/json")
     ).pipe(
       Effect.flatMap((response) =>
-        Effect.map(response.text, (text): WireAnswer => ({
+        Effect.map(readCapped(response, wire.maxBytes), (text): WireAnswer => ({
           status: response.status,
           retryAfter: response.headers["retry-after"],
-          text
+          text: text ?? "",
+          tooLarge: text === undefined
         }))
       ),
       Effect.mapError(toTransportError(endpoint)),
@@ -373,6 +418,25 @@ export const makeClient = (
     return decoder as (input: unknown) => Either.Either<A, ParseResult.ParseError>
   }
 
+  const credentialValue = Redacted.value(credential._tag === "AccessToken" ? credential.token : credential.key)
+
+  /** Every secret a request carries: the credential, the session's id, the secret fields of its body. */
+  const secretsOf = (
+    options: { readonly session?: Session | GuestSession | undefined; readonly body?: unknown }
+  ): ReadonlyArray<string> => {
+    const secrets = [credentialValue]
+    const session = options.session
+    if (session instanceof Session) secrets.push(Redacted.value(session.sessionId))
+    else if (session instanceof GuestSession) secrets.push(Redacted.value(session.guestSessionId))
+    const body = options.body
+    if (typeof body === "object" && body !== null) {
+      for (const [key, value] of Object.entries(body)) {
+        if (secretFields.has(key) && typeof value === "string") secrets.push(value)
+      }
+    }
+    return secrets
+  }
+
   const decode = <A, I, T extends SpecificTag>(
     options: TmdbRequest<A, I, T>,
     endpoint: string,
@@ -380,6 +444,15 @@ export const makeClient = (
     answer: WireAnswer
   ): Effect.Effect<A, RequestError | ErrorOf<T> | SessionNotFound> => {
     const status = answer.status
+    if (answer.tooLarge === true) {
+      return Effect.fail(
+        new MalformedResponse({
+          endpoint,
+          httpStatus: status,
+          issues: [`the answer is larger than ${maxBytes} bytes (maxResponseBytes); the rest was not read`]
+        })
+      )
+    }
     const json = parseJson(answer.text)
     const reportsFailure = json !== noJson && (json as { readonly success?: unknown } | null)?.success === false
     if (status >= 200 && status < 300 && !reportsFailure) {
@@ -395,13 +468,15 @@ export const makeClient = (
         )
     }
     const body = json === noJson ? Option.none() : decodeErrorBody(json)
+    const statusMessage = Option.getOrUndefined(Option.flatMapNullable(body, (b) => b.status_message))
     return Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.fail(
         fromAnswer({
           endpoint,
           httpStatus: status,
           statusCode: Option.getOrUndefined(Option.flatMapNullable(body, (b) => b.status_code)),
-          statusMessage: Option.getOrUndefined(Option.flatMapNullable(body, (b) => b.status_message)),
+          // The server's words may quote the request (a proxy echoing it): no secret of it comes back that way.
+          statusMessage: statusMessage === undefined ? undefined : scrubSecrets(statusMessage, secretsOf(options)),
           retryAfter: parseRetryAfter(answer.retryAfter, now),
           credential: credential._tag,
           withSession: options.session !== undefined
@@ -541,7 +616,8 @@ export const makeClient = (
         origin,
         path,
         headers: body === undefined ? headers : jsonHeaders,
-        body
+        body,
+        maxBytes
       }
       return admitted(
         wire,

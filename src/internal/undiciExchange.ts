@@ -60,6 +60,12 @@ export const startExchange = (
   let status = 0
   let retryAfter: string | undefined
   const chunks: Array<Buffer> = []
+  let size = 0
+  /** The rest of a body past the cap is not read: the request is abandoned. */
+  const tooLarge = (started: DispatchController) => {
+    settle(Either.right({ status, retryAfter, text: "", tooLarge: true }))
+    started.abort(abandoned)
+  }
   const settle = (result: Either.Either<WireAnswer, TransportError>) => {
     if (settled) return
     settled = true
@@ -79,11 +85,15 @@ export const startExchange = (
         controller = started
         if (settled) started.abort(abandoned)
       },
-      onResponseStart(_, statusCode, headers) {
+      onResponseStart(started, statusCode, headers) {
         status = statusCode
         retryAfter = firstValue(headers["retry-after"])
+        if (Number(firstValue(headers["content-length"]) ?? 0) > request.maxBytes) tooLarge(started)
       },
-      onResponseData(_, chunk) {
+      onResponseData(started, chunk) {
+        if (settled) return
+        size += chunk.length
+        if (size > request.maxBytes) return tooLarge(started)
         chunks.push(chunk)
       },
       onResponseEnd() {

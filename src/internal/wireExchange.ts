@@ -16,13 +16,17 @@ export interface WireRequest {
   readonly path: string
   readonly headers: Readonly<Record<string, string>>
   readonly body: string | undefined
+  /** The largest body read: a bigger one is abandoned and answered `tooLarge`. */
+  readonly maxBytes: number
 }
 
 /** What `TmdbClient` reads of an answer. */
 export interface WireAnswer {
   readonly status: number
   readonly retryAfter: string | undefined
+  /** The body; empty when it was larger than the cap (`tooLarge`), of which nothing more was read. */
   readonly text: string
+  readonly tooLarge?: boolean | undefined
 }
 
 /**

@@ -2,7 +2,8 @@
  * TmdbHttpClient over a bare node:http server on 127.0.0.1 that counts connections: the connection limit is the
  * admission cap, connections are kept alive, and TmdbClient takes the lean exchange.
  */
-import { HttpClient } from "@effect/platform"
+import { FetchHttpClient, HttpClient } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, DateTime, Effect, Fiber, Layer, Schema } from "effect"
 import * as Http from "node:http"
@@ -11,7 +12,8 @@ import { AuthService, TmdbClient, TmdbConfig, TmdbHttpClient } from "../../src/i
 import { leanTransportOf } from "../../src/internal/wireExchange.js"
 import { FakeTmdb, Fault } from "../../src/testing/index.js"
 
-/** A server that answers every request after `delayMillis`, counting connections and requests in flight. */
+/** A server that answers every request after `delayMillis`, counting connections and requests in flight; `/big/N`
+ * answers a JSON body of N bytes, written in 64 KB chunks. */
 const countingServer = (delayMillis: number) =>
   Effect.acquireRelease(
     Effect.async<
@@ -28,8 +30,21 @@ const countingServer = (delayMillis: number) =>
         request.resume()
         setTimeout(() => {
           stats.inFlight -= 1
+          const big = /^\/big\/(\d+)/.exec(request.url ?? "")
           response.writeHead(200, { "content-type": "application/json" })
-          response.end(JSON.stringify({ success: true, path: request.url }))
+          if (big === null) return response.end(JSON.stringify({ success: true, path: request.url }))
+          // Chunked, without a content-length: the client counts what it reads.
+          let left = Number(big[1])
+          response.write("{\"success\":true,\"pad\":\"")
+          const more = () => {
+            while (left > 0) {
+              const n = Math.min(left, 65536)
+              left -= n
+              if (!response.write("x".repeat(n))) return response.once("drain", more)
+            }
+            response.end("\"}")
+          }
+          more()
         }, delayMillis)
       })
       server.on("connection", () => (stats.connections += 1))
@@ -140,4 +155,38 @@ describe("TmdbHttpClient", () => {
       expect(early.length).toBeLessThanOrEqual(1)
       expect(log.filter((r) => r.status === 200)).toHaveLength(10)
     }).pipe(Effect.scoped), 20_000)
+
+  for (
+    const [name, transport] of [
+      ["TmdbHttpClient", TmdbHttpClient.layer],
+      ["NodeHttpClient.layerUndici", NodeHttpClient.layerUndici],
+      ["FetchHttpClient", FetchHttpClient.layer]
+    ] as const
+  ) {
+    it.live(
+      `an answer past maxResponseBytes is a MalformedResponse, the rest unread (${name})`,
+      () =>
+        Effect.gen(function*() {
+          const { url } = yield* countingServer(0)
+          const tmdb = Context.get(
+            yield* Layer.build(TmdbClient.layer.pipe(
+              Layer.provide(transport),
+              Layer.provide(TmdbConfig.layer({ accessToken: "token", baseUrl: url, retry: { maxRetries: 0 } }))
+            )),
+            TmdbClient
+          )
+          const started = Date.now()
+          const error = yield* Effect.flip(
+            tmdb.request({ method: "GET", path: "/big/50000000", response: Schema.Unknown })
+          )
+          expect(error).toMatchObject({ _tag: "MalformedResponse", httpStatus: 200 })
+          expect(error.message).toContain("larger than 1048576 bytes")
+          // 50 MB were offered; reading them would take far longer than stopping after the first megabyte.
+          expect(Date.now() - started).toBeLessThan(2000)
+          // Under the cap, the same route answers.
+          yield* tmdb.request({ method: "GET", path: "/big/1000", response: Schema.Unknown })
+        }).pipe(Effect.scoped),
+      20_000
+    )
+  }
 })
