@@ -7,6 +7,7 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import type * as Schema from "effect/Schema"
 import { makeClient } from "./internal/tmdbClient.js"
@@ -85,7 +86,7 @@ export interface TmdbClientShape {
  * finish in the background (a session whose answer came after its caller stopped waiting) is forked with `fork`.
  */
 const makeWith = (
-  fork: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<unknown>
+  fork: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<Fiber.RuntimeFiber<A, E>>
 ): Effect.Effect<TmdbClientShape, never, TmdbConfig | HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const config = yield* TmdbConfig

@@ -20,6 +20,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
@@ -195,7 +196,7 @@ export const makeClient = (
   httpClient: HttpClient.HttpClient,
   limiter: LimiterShape,
   /** Where work left to finish in the background runs: the client's scope (forked as daemons without one). */
-  forkBackground: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<unknown> = Effect.forkDaemon
+  forkBackground: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<Fiber.RuntimeFiber<A, E>> = Effect.forkDaemon
 ): TmdbClientShape => {
   const credential = config.credential
   const timeout = config.timeout
@@ -302,13 +303,24 @@ export const makeClient = (
   const statusOfAnswer = (answer: WireAnswer) => answer.status
   const retryAfterOfAnswer = (answer: WireAnswer) => answer.retryAfter
 
-  /** One exchange through admission, as effects: over any client, on any clock. */
-  const gatedExchange = (wire: WireRequest, endpoint: string, leanPath: boolean, limit: Duration.Duration) =>
-    gate(
-      leanPath ? exchange(wire, endpoint, limit) : overHttpClient(wire, endpoint, limit),
+  /**
+   * One exchange through admission, as effects: over any client, on any clock. `sent`, when given, is completed once
+   * the request is admitted and goes on the wire.
+   */
+  const gatedExchange = (
+    wire: WireRequest,
+    endpoint: string,
+    leanPath: boolean,
+    limit: Duration.Duration,
+    sent?: Deferred.Deferred<void>
+  ) => {
+    const exchanged = leanPath ? exchange(wire, endpoint, limit) : overHttpClient(wire, endpoint, limit)
+    return gate(
+      sent === undefined ? exchanged : Effect.zipRight(Deferred.succeed(sent, undefined), exchanged),
       statusOfAnswer,
       retryAfterOfAnswer
     )
+  }
 
   /**
    * The fused path, where everything admission needs is at hand without effects (the lean transport, the in-process
@@ -338,7 +350,8 @@ export const makeClient = (
     clock: Clock.Clock,
     wire: WireRequest,
     endpoint: string,
-    limit: Duration.Duration
+    limit: Duration.Duration,
+    sent: Deferred.Deferred<void> | undefined
   ) =>
     Effect.async<WireAnswer, TransportError>((resume) => {
       let state: "queued" | "granted" | "sending" | "over" = "queued"
@@ -349,9 +362,10 @@ export const makeClient = (
         if (!slots.tryAdmit(clock.unsafeCurrentTimeMillis())) {
           state = "over"
           permits.release()
-          return resume(gatedExchange(wire, endpoint, true, limit))
+          return resume(gatedExchange(wire, endpoint, true, limit, sent))
         }
         state = "sending"
+        if (sent !== undefined) Deferred.unsafeDone(sent, Exit.void)
         abandon = transport.start(wire, endpoint, limit, (result) => {
           state = "over"
           if (Either.isRight(result)) recordNow(result.right, clock.unsafeCurrentTimeMillis())
@@ -387,14 +401,20 @@ export const makeClient = (
     })
 
   /** An exchange of `request`: fused where it can be, through the effects of the gate elsewhere. */
-  const admitted = (wire: WireRequest, endpoint: string, leanPath: boolean, limit: Duration.Duration) =>
+  const admitted = (
+    wire: WireRequest,
+    endpoint: string,
+    leanPath: boolean,
+    limit: Duration.Duration,
+    sent?: Deferred.Deferred<void>
+  ) =>
     leanPath && fusedGate !== undefined
       ? Effect.clockWith((clock) =>
         clock === liveClock
-          ? fused(fusedGate, clock, wire, endpoint, limit)
-          : gatedExchange(wire, endpoint, true, limit)
+          ? fused(fusedGate, clock, wire, endpoint, limit, sent)
+          : gatedExchange(wire, endpoint, true, limit, sent)
       )
-      : gatedExchange(wire, endpoint, leanPath, limit)
+      : gatedExchange(wire, endpoint, leanPath, limit, sent)
 
   /** The authenticated, admission-controlled client for anything `request` does not cover. */
   const gatedClient = HttpClient.transform(
@@ -529,17 +549,19 @@ export const makeClient = (
   let lateAnswersPending = 0
 
   /**
-   * Runs `work` (one attempt, timed after the grace period) in a background fiber; the caller waits for it at most
-   * `timeout`. When the caller stops waiting (its timeout, or an interruption) before the answer, the work goes on
-   * for the grace period, and a success that comes late is handed to `late.cleanup` (logged at debug, never with the
-   * value). A failure of the work itself is the caller's, as for any attempt.
+   * Runs one attempt (timed after the grace period) in a background fiber; the caller waits for its answer at most
+   * `timeout` from the moment the request goes on the wire (`sent`: admission's wait is not counted, as for any
+   * request). When the caller stops waiting (its timeout, or an interruption) before the answer, the work goes on for
+   * the grace period, and a success that comes late is handed to `late.cleanup` (logged at debug, never with the
+   * value). A caller interrupted before its request was sent takes it back: nothing was sent. A failure of the work
+   * itself is the caller's, as for any attempt.
    */
   const keepingLateAnswer = <A, E>(
-    work: Effect.Effect<A, E>,
+    work: (sent: Deferred.Deferred<void>) => Effect.Effect<A, E>,
     endpoint: string,
     late: LateAnswer<A>
   ): Effect.Effect<A, E | TransportError> =>
-    Effect.flatMap(Deferred.make<A, E>(), (answer) => {
+    Effect.flatMap(Effect.zip(Deferred.make<void>(), Deferred.make<A, E>()), ([sent, answer]) => {
       const state: { abandoned: boolean; result: Exit.Exit<A, E> | undefined } = { abandoned: false, result: undefined }
       const cleanUp = (value: A) =>
         late.cleanup(value).pipe(
@@ -549,31 +571,36 @@ export const makeClient = (
           ),
           Effect.annotateLogs({ endpoint })
         )
-      const background = work.pipe(
+      const background = work(sent).pipe(
         Effect.exit,
         Effect.flatMap((exit) => {
           state.result = exit
           if (!state.abandoned) return Deferred.done(answer, exit)
           return Exit.isSuccess(exit) ? cleanUp(exit.value) : Effect.void
         }),
-        Effect.ensuring(Effect.sync(() => lateAnswersPending -= 1))
+        // Whatever happened, the caller's wait for the request to be sent is over.
+        Effect.ensuring(Effect.zipRight(Deferred.succeed(sent, undefined), Effect.sync(() => lateAnswersPending -= 1)))
       )
       lateAnswersPending += 1
-      return Effect.zipRight(
-        forkBackground(background),
-        Deferred.await(answer).pipe(
-          Effect.timeoutFail({ duration: timeout, onTimeout: () => timeoutError(endpoint) }),
+      return Effect.flatMap(forkBackground(background), (fiber) =>
+        Deferred.await(sent).pipe(
+          Effect.zipRight(
+            Deferred.await(answer).pipe(
+              Effect.timeoutFail({ duration: timeout, onTimeout: () => timeoutError(endpoint) })
+            )
+          ),
           Effect.onExit((exit) => {
             if (Exit.isSuccess(exit) || (state.result !== undefined && Exit.isFailure(state.result))) return Effect.void
-            // The caller stopped waiting: the work goes on, or its success came too late to be handed over.
+            // The caller stopped waiting: the work goes on (or is taken back, if nothing was sent yet), or its success
+            // came too late to be handed over.
             if (state.result === undefined) {
               state.abandoned = true
-              return Effect.void
+              return Effect.flatMap(Deferred.isDone(sent), (wasSent) =>
+                wasSent ? Effect.void : Fiber.interruptFork(fiber))
             }
-            return forkBackground(cleanUp(state.result.value))
+            return Effect.asVoid(forkBackground(cleanUp(state.result.value)))
           })
-        )
-      )
+        ))
     })
 
   const request = (<A, I, T extends SpecificTag = never>(
@@ -610,7 +637,7 @@ export const makeClient = (
       ? options.errors ?? []
       : [...(options.errors ?? []), "SessionNotFound"]
     const path = `${pathPrefix}${options.path}${query === "" ? "" : `?${query}`}`
-    const send = (body: string | undefined) => {
+    const send = (body: string | undefined, sent?: Deferred.Deferred<void>) => {
       const wire: WireRequest = {
         method,
         origin,
@@ -623,60 +650,65 @@ export const makeClient = (
         wire,
         endpoint,
         lean !== undefined && plainPath.test(options.path) && !dotSegment.test(options.path),
-        late === undefined ? timeout : lateAnswerGrace
+        late === undefined ? timeout : lateAnswerGrace,
+        sent
       )
     }
     // Encoded when the effect runs: a body JSON cannot encode is a typed failure, never a throw.
-    const exchanged = badPath(options.path)
-      ? Effect.fail(
-        new TransportError({
-          reason: "InvalidUrl",
-          endpoint,
-          description: "the path must start with / and carry no fragment (#): it is appended to the base URL"
-        })
-      )
-      : options.body === undefined
-      ? send(undefined)
-      : Effect.suspend(() => {
-        let text: string
-        try {
-          text = JSON.stringify(options.body)
-        } catch (cause) {
-          return Effect.fail(
-            new TransportError({
-              reason: "InvalidBody",
-              endpoint,
-              description: `the JSON body could not be encoded (${
-                cause instanceof Error ? cause.message : String(cause)
-              })`
-            })
-          )
-        }
-        return send(text)
-      })
-    const decodedOrLate = (answers: Effect.Effect<WireAnswer, TransportError>) => {
-      const decoded = Effect.flatMap(answers, (answer) => decode(options, endpoint, allowed, answer))
-      return late === undefined || lateAnswersPending >= MAX_LATE_ANSWERS
-        ? decoded
-        : keepingLateAnswer(decoded, endpoint, late)
-    }
-    const attempt = requestSpans
-      ? exchanged.pipe(
-        Effect.tap((answer) => Effect.annotateCurrentSpan("http.response.status_code", answer.status)),
-        decodedOrLate,
-        Effect.withSpan(`http.client ${method}`, {
-          kind: "client",
-          captureStackTrace: false,
-          attributes: {
-            "http.request.method": method,
-            "server.address": baseUrl.hostname,
-            ...(baseUrl.port === "" ? {} : { "server.port": Number(baseUrl.port) }),
-            "url.path": options.path,
-            "url.full": `${config.baseUrl}${options.path}${shownQuery === "" ? "" : `?${shownQuery}`}`
+    const exchangedWith = (sent?: Deferred.Deferred<void>) =>
+      badPath(options.path)
+        ? Effect.fail(
+          new TransportError({
+            reason: "InvalidUrl",
+            endpoint,
+            description: "the path must start with / and carry no fragment (#): it is appended to the base URL"
+          })
+        )
+        : options.body === undefined
+        ? send(undefined, sent)
+        : Effect.suspend(() => {
+          let text: string
+          try {
+            text = JSON.stringify(options.body)
+          } catch (cause) {
+            return Effect.fail(
+              new TransportError({
+                reason: "InvalidBody",
+                endpoint,
+                description: `the JSON body could not be encoded (${
+                  cause instanceof Error ? cause.message : String(cause)
+                })`
+              })
+            )
           }
+          return send(text, sent)
         })
-      )
-      : decodedOrLate(exchanged)
+    const decoded = (answers: Effect.Effect<WireAnswer, TransportError>) =>
+      requestSpans
+        ? answers.pipe(
+          Effect.tap((answer) => Effect.annotateCurrentSpan("http.response.status_code", answer.status)),
+          Effect.flatMap((answer) => decode(options, endpoint, allowed, answer))
+        )
+        : Effect.flatMap(answers, (answer) => decode(options, endpoint, allowed, answer))
+    const plain = decoded(exchangedWith())
+    const attemptBody = late === undefined ? plain : Effect.suspend(() =>
+      lateAnswersPending >= MAX_LATE_ANSWERS
+        ? plain
+        : keepingLateAnswer((sent) => decoded(exchangedWith(sent)), endpoint, late)
+    )
+    const attempt = requestSpans
+      ? Effect.withSpan(attemptBody, `http.client ${method}`, {
+        kind: "client",
+        captureStackTrace: false,
+        attributes: {
+          "http.request.method": method,
+          "server.address": baseUrl.hostname,
+          ...(baseUrl.port === "" ? {} : { "server.port": Number(baseUrl.port) }),
+          "url.path": options.path,
+          "url.full": `${config.baseUrl}${options.path}${shownQuery === "" ? "" : `?${shownQuery}`}`
+        }
+      })
+      : attemptBody
     const repeatable = method === "GET" || options.idempotent === true
     return Effect.catchAll(
       attempt,
