@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { DateTime, Duration, Effect, Exit, Fiber, Layer, Redacted, Schedule, TestClock } from "effect"
+import { DateTime, Duration, Effect, Exit, Fiber, Layer, Redacted, Schedule, Schema, TestClock } from "effect"
 import type { RetryableError, RetryOptions } from "../src/index.js"
-import { AuthService, RequestToken, Session, TmdbConfig } from "../src/index.js"
+import { AuthService, RequestToken, Session, TmdbClient, TmdbConfig } from "../src/index.js"
 import * as Scripted from "./support/ScriptedClient.js"
 import { ok, tmdbError } from "./support/ScriptedClient.js"
 
@@ -526,6 +526,23 @@ describe("retries", () => {
         { retry: { maxRetries: 1 } }
       ))))
   }
+
+  it.effect("TmdbClient.request retries a transport failure of a DELETE marked idempotent, not of one unmarked", () =>
+    Effect.gen(function*() {
+      const tmdb = yield* TmdbClient
+      const remove = (idempotent: boolean) =>
+        tmdb.request({ method: "DELETE", path: "/3/list/1/items", response: Schema.Unknown, idempotent })
+      const unmarked = yield* Effect.flip(remove(false))
+      expect(unmarked).toMatchObject({ _tag: "TransportError", reason: "Transport" })
+      const fiber = yield* Effect.fork(remove(true))
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.join(fiber)
+      expect(yield* countRequests).toBe(3)
+    }).pipe(Effect.provide(setup([
+      { status: 0, transportFailure: true },
+      { status: 0, transportFailure: true },
+      ok({})
+    ]))))
 
   it.effect("a Retry-After date in the past means no wait beyond the shared pause's floor", () =>
     Effect.gen(function*() {

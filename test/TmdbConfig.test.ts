@@ -111,6 +111,17 @@ const mistakes: ReadonlyArray<readonly [string, TmdbConfigOptions, string, Reado
   ]],
   ["a bad API key beside a good access token", { accessToken: "t", apiKey: "abc\n" }, "apiKey", ["whitespace"]],
   ["admission.maxInFlight of 0", { accessToken: "t", admission: { maxInFlight: 0 } }, "admission", ["maxInFlight"]],
+  ["a zero lateAnswerGrace", { accessToken: "t", lateAnswerGrace: 0 }, "lateAnswerGrace", ["positive, finite"]],
+  [
+    "an infinite lateAnswerGrace",
+    {
+      accessToken: "t",
+      lateAnswerGrace: "Infinity" as Duration.DurationInput
+    },
+    "lateAnswerGrace",
+    ["positive, finite"]
+  ],
+  ["a maxResponseBytes of 0.5", { accessToken: "t", maxResponseBytes: 0.5 }, "maxResponseBytes", ["whole number"]],
   [
     "requestSpans that is not a boolean (from JavaScript)",
     {
