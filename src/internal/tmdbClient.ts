@@ -24,6 +24,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
+import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -103,6 +104,19 @@ const badPath = (path: string) => !path.startsWith("/") || path.includes("#")
 const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
 const answered: Outcome = { _tag: "Answered" }
+
+/** What the fused path does with a request whose late answer is kept (see `keepingLateAnswer`). */
+interface LateHooks {
+  /** How long the caller waits once the request is out. */
+  readonly timeoutMillis: number
+  /** The caller stopped waiting while the request is out. */
+  readonly onAbandoned: () => void
+  /** The answer (or failure) of a request its caller stopped waiting for. */
+  readonly onLate: (result: Either.Either<WireAnswer, TransportError>) => void
+}
+
+/** The fused path hands a request back to the effect path (a wait is due): internal marker, never seen by callers. */
+const takeEffectPath = new TransportError({ reason: "Transport", endpoint: "", description: "internal: effect path" })
 
 /** How many requests may be left to finish in the background at once (see `keepingLateAnswer`). */
 const MAX_LATE_ANSWERS = 1000
@@ -351,27 +365,43 @@ export const makeClient = (
     wire: WireRequest,
     endpoint: string,
     limit: Duration.Duration,
-    sent: Deferred.Deferred<void> | undefined
+    sent: Deferred.Deferred<void> | undefined,
+    late?: LateHooks
   ) =>
     Effect.async<WireAnswer, TransportError>((resume) => {
       let state: "queued" | "granted" | "sending" | "over" = "queued"
       let abandon: (() => void) | undefined
       let waiter: Waiter | undefined
+      let abandoned = false
+      let callerTimer: ReturnType<typeof setTimeout> | undefined
       const start = () => {
         if (state === "over") return permits.release() // interrupted between the grant and now
         if (!slots.tryAdmit(clock.unsafeCurrentTimeMillis())) {
           state = "over"
           permits.release()
-          return resume(gatedExchange(wire, endpoint, true, limit, sent))
+          return resume(
+            late === undefined ? gatedExchange(wire, endpoint, true, limit, sent) : Effect.fail(takeEffectPath)
+          )
         }
         state = "sending"
         if (sent !== undefined) Deferred.unsafeDone(sent, Exit.void)
         abandon = transport.start(wire, endpoint, limit, (result) => {
           state = "over"
+          if (callerTimer !== undefined) clearTimeout(callerTimer)
           if (Either.isRight(result)) recordNow(result.right, clock.unsafeCurrentTimeMillis())
           permits.release()
+          if (abandoned) return late!.onLate(result)
           resume(result)
         })
+        // With late answers kept, the caller waits `timeout` while the request goes on for the grace period.
+        if (late !== undefined) {
+          callerTimer = setTimeout(() => {
+            if (state !== "sending") return
+            abandoned = true
+            late.onAbandoned()
+            resume(Effect.fail(timeoutError(endpoint)))
+          }, late.timeoutMillis)
+        }
       }
       if (permits.tryTake()) {
         state = "granted"
@@ -392,6 +422,13 @@ export const makeClient = (
             state = "over"
             break
           case "sending":
+            if (late !== undefined) {
+              // Interrupted while the request is out: it goes on; what it creates is cleaned up when it comes.
+              if (callerTimer !== undefined) clearTimeout(callerTimer)
+              if (!abandoned) late.onAbandoned()
+              abandoned = true
+              break
+            }
             state = "over"
             abandon!()
             permits.release()
@@ -406,15 +443,20 @@ export const makeClient = (
     endpoint: string,
     leanPath: boolean,
     limit: Duration.Duration,
-    sent?: Deferred.Deferred<void>
+    sent?: Deferred.Deferred<void>,
+    late?: LateHooks
   ) =>
     leanPath && fusedGate !== undefined
       ? Effect.clockWith((clock) =>
         clock === liveClock
-          ? fused(fusedGate, clock, wire, endpoint, limit, sent)
-          : gatedExchange(wire, endpoint, true, limit, sent)
+          ? fused(fusedGate, clock, wire, endpoint, limit, sent, late)
+          : late === undefined
+          ? gatedExchange(wire, endpoint, true, limit, sent)
+          : Effect.fail(takeEffectPath)
       )
-      : gatedExchange(wire, endpoint, leanPath, limit, sent)
+      : late === undefined
+      ? gatedExchange(wire, endpoint, leanPath, limit, sent)
+      : Effect.fail(takeEffectPath)
 
   /** The authenticated, admission-controlled client for anything `request` does not cover. */
   const gatedClient = HttpClient.transform(
@@ -548,6 +590,16 @@ export const makeClient = (
   /** Work whose answer may come after its caller stopped waiting: at most this many at once; then waited for inline. */
   let lateAnswersPending = 0
 
+  /** Hands a late answer to its cleanup, logged at debug (never with the value). */
+  const lateCleanup = <A>(late: LateAnswer<A>, endpoint: string, value: A) =>
+    late.cleanup(value).pipe(
+      Effect.zipRight(Effect.logDebug(`${late.what} that came after its caller stopped waiting was deleted`)),
+      Effect.catchAllCause((cause) =>
+        Effect.logDebug(`${late.what} that came after its caller stopped waiting could not be deleted`, cause)
+      ),
+      Effect.annotateLogs({ endpoint })
+    )
+
   /**
    * Runs one attempt (timed after the grace period) in a background fiber; the caller waits for its answer at most
    * `timeout` from the moment the request goes on the wire (`sent`: admission's wait is not counted, as for any
@@ -563,14 +615,7 @@ export const makeClient = (
   ): Effect.Effect<A, E | TransportError> =>
     Effect.flatMap(Effect.zip(Deferred.make<void>(), Deferred.make<A, E>()), ([sent, answer]) => {
       const state: { abandoned: boolean; result: Exit.Exit<A, E> | undefined } = { abandoned: false, result: undefined }
-      const cleanUp = (value: A) =>
-        late.cleanup(value).pipe(
-          Effect.zipRight(Effect.logDebug(`${late.what} that came after its caller stopped waiting was deleted`)),
-          Effect.catchAllCause((cause) =>
-            Effect.logDebug(`${late.what} that came after its caller stopped waiting could not be deleted`, cause)
-          ),
-          Effect.annotateLogs({ endpoint })
-        )
+      const cleanUp = (value: A) => lateCleanup(late, endpoint, value)
       const background = work(sent).pipe(
         Effect.exit,
         Effect.flatMap((exit) => {
@@ -637,7 +682,8 @@ export const makeClient = (
       ? options.errors ?? []
       : [...(options.errors ?? []), "SessionNotFound"]
     const path = `${pathPrefix}${options.path}${query === "" ? "" : `?${query}`}`
-    const send = (body: string | undefined, sent?: Deferred.Deferred<void>) => {
+    const leanPath = lean !== undefined && plainPath.test(options.path) && !dotSegment.test(options.path)
+    const send = (body: string | undefined, sent?: Deferred.Deferred<void>, lateHooks?: LateHooks) => {
       const wire: WireRequest = {
         method,
         origin,
@@ -646,16 +692,10 @@ export const makeClient = (
         body,
         maxBytes
       }
-      return admitted(
-        wire,
-        endpoint,
-        lean !== undefined && plainPath.test(options.path) && !dotSegment.test(options.path),
-        late === undefined ? timeout : lateAnswerGrace,
-        sent
-      )
+      return admitted(wire, endpoint, leanPath, late === undefined ? timeout : lateAnswerGrace, sent, lateHooks)
     }
     // Encoded when the effect runs: a body JSON cannot encode is a typed failure, never a throw.
-    const exchangedWith = (sent?: Deferred.Deferred<void>) =>
+    const exchangedWith = (sent?: Deferred.Deferred<void>, lateHooks?: LateHooks) =>
       badPath(options.path)
         ? Effect.fail(
           new TransportError({
@@ -665,7 +705,7 @@ export const makeClient = (
           })
         )
         : options.body === undefined
-        ? send(undefined, sent)
+        ? send(undefined, sent, lateHooks)
         : Effect.suspend(() => {
           let text: string
           try {
@@ -681,7 +721,7 @@ export const makeClient = (
               })
             )
           }
-          return send(text, sent)
+          return send(text, sent, lateHooks)
         })
     const decoded = (answers: Effect.Effect<WireAnswer, TransportError>) =>
       requestSpans
@@ -691,11 +731,41 @@ export const makeClient = (
         )
         : Effect.flatMap(answers, (answer) => decode(options, endpoint, allowed, answer))
     const plain = decoded(exchangedWith())
-    const attemptBody = late === undefined ? plain : Effect.suspend(() =>
-      lateAnswersPending >= MAX_LATE_ANSWERS
-        ? plain
-        : keepingLateAnswer((sent) => decoded(exchangedWith(sent)), endpoint, late)
+    const keeping = late === undefined
+      ? plain
+      : keepingLateAnswer((sent) => decoded(exchangedWith(sent)), endpoint, late)
+    // On the fused path, keeping a late answer costs no fiber: the caller's timer and the request's are callbacks;
+    // only a late answer forks its cleanup. Elsewhere (another transport, TestClock, a wait due) `keepingLateAnswer`.
+    const keepingFused = late === undefined || !leanPath || fusedGate === undefined ? keeping : Effect.flatMap(
+      Effect.runtime<never>(),
+      (runtime) => {
+        const hooks: LateHooks = {
+          timeoutMillis: Duration.toMillis(timeout),
+          onAbandoned: () => {
+            lateAnswersPending += 1
+          },
+          onLate: (result) => {
+            const cleanUp = Either.isLeft(result)
+              ? Effect.void
+              : Effect.flatMap(
+                decode(options, endpoint, allowed, result.right),
+                (value) => lateCleanup(late, endpoint, value)
+              )
+            Runtime.runFork(runtime)(
+              forkBackground(Effect.ensuring(Effect.ignore(cleanUp), Effect.sync(() => lateAnswersPending -= 1)))
+            )
+          }
+        }
+        return Effect.catchIf(
+          decoded(exchangedWith(undefined, hooks)),
+          (error) => error === takeEffectPath,
+          () => keeping
+        )
+      }
     )
+    const attemptBody = late === undefined ?
+      plain :
+      Effect.suspend(() => lateAnswersPending >= MAX_LATE_ANSWERS ? plain : keepingFused)
     const attempt = requestSpans
       ? Effect.withSpan(attemptBody, `http.client ${method}`, {
         kind: "client",
