@@ -140,6 +140,8 @@ const run = (mode: "accessToken" | "apiKey") =>
           const error = failure.value as unknown as Error & { readonly _tag: string }
           report.typed.set(`${name}: ${error._tag}`, (report.typed.get(`${name}: ${error._tag}`) ?? 0) + 1)
           if (!documented.has(error._tag)) report.defects.push(`${name}: undocumented ${error._tag}`)
+          // The library's own internals must never reach a caller.
+          if (error.message.includes("internal:")) report.defects.push(`${name}: ${error.message}`)
           rendered.push(error.message, String(error), JSON.stringify(error), Cause.pretty(exit.cause))
           const endpoint = (error as { readonly endpoint?: string }).endpoint
           if (endpoint === "POST /3/authentication/session/new" && error._tag === "TokenExpired") {

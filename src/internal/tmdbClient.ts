@@ -64,7 +64,11 @@ const httpDate =
 export const parseRetryAfter = (header: string | undefined, nowMillis: number): Duration.Duration | undefined => {
   if (header === undefined) return undefined
   const trimmed = header.trim()
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Duration.seconds(Number(trimmed))
+  if (/^\d+(\.\d+)?$/.test(trimmed)) {
+    const seconds = Number(trimmed)
+    // More digits than a number holds: no wait anyone could honour; ignored like garbage.
+    return Number.isFinite(seconds) ? Duration.seconds(seconds) : undefined
+  }
   if (!httpDate.test(trimmed)) return undefined
   // The asctime form carries no zone: it is GMT.
   const at = Date.parse(trimmed.endsWith("GMT") ? trimmed : `${trimmed} GMT`)
@@ -116,7 +120,15 @@ interface LateHooks {
 }
 
 /** The fused path hands a request back to the effect path (a wait is due): internal marker, never seen by callers. */
-const takeEffectPath = new TransportError({ reason: "Transport", endpoint: "", description: "internal: effect path" })
+const TakeEffectPathId: unique symbol = Symbol.for("effect-tmdb-auth/TakeEffectPath")
+const takeEffectPath = Object.assign(
+  new TransportError({ reason: "Transport", endpoint: "", description: "internal: effect path" }),
+  { [TakeEffectPathId]: true }
+)
+/** Recognised by a property, not by identity: an error that crosses a span comes back wrapped. */
+const isTakeEffectPath = (error: unknown): boolean =>
+  typeof error === "object" && error !== null &&
+  (error as { readonly [TakeEffectPathId]?: boolean })[TakeEffectPathId] === true
 
 /** How many requests may be left to finish in the background at once (see `keepingLateAnswer`). */
 const MAX_LATE_ANSWERS = 1000
@@ -624,9 +636,13 @@ export const makeClient = (
           return Exit.isSuccess(exit) ? cleanUp(exit.value) : Effect.void
         }),
         // Whatever happened, the caller's wait for the request to be sent is over.
-        Effect.ensuring(Effect.zipRight(Deferred.succeed(sent, undefined), Effect.sync(() => lateAnswersPending -= 1)))
+        Effect.ensuring(Effect.zipRight(
+          Deferred.succeed(sent, undefined),
+          Effect.sync(() => {
+            if (state.abandoned) lateAnswersPending -= 1
+          })
+        ))
       )
-      lateAnswersPending += 1
       return Effect.flatMap(forkBackground(background), (fiber) =>
         Deferred.await(sent).pipe(
           Effect.zipRight(
@@ -640,6 +656,7 @@ export const makeClient = (
             // came too late to be handed over.
             if (state.result === undefined) {
               state.abandoned = true
+              lateAnswersPending += 1
               return Effect.flatMap(Deferred.isDone(sent), (wasSent) =>
                 wasSent ? Effect.void : Fiber.interruptFork(fiber))
             }
@@ -692,7 +709,9 @@ export const makeClient = (
         body,
         maxBytes
       }
-      return admitted(wire, endpoint, leanPath, late === undefined ? timeout : lateAnswerGrace, sent, lateHooks)
+      // A request whose late answer is kept goes on for the grace period; any other is timed as usual.
+      const limit = sent !== undefined || lateHooks !== undefined ? lateAnswerGrace : timeout
+      return admitted(wire, endpoint, leanPath, limit, sent, lateHooks)
     }
     // Encoded when the effect runs: a body JSON cannot encode is a typed failure, never a throw.
     const exchangedWith = (sent?: Deferred.Deferred<void>, lateHooks?: LateHooks) =>
@@ -758,7 +777,7 @@ export const makeClient = (
         }
         return Effect.catchIf(
           decoded(exchangedWith(undefined, hooks)),
-          (error) => error === takeEffectPath,
+          isTakeEffectPath,
           () => keeping
         )
       }

@@ -138,6 +138,19 @@ describe("TmdbHttpClient", () => {
     20_000
   )
 
+  it.live("after a 429 (a learned rate), session/new paced by admission still succeeds", () =>
+    Effect.gen(function*() {
+      const server = yield* FakeTmdb.serve()
+      const auth = yield* authOn(server.url, 20)
+      // An answer, then a 429: the limiter learns a rate, and later requests are paced (the effect path).
+      yield* auth.validateKey
+      yield* server.fail("GET /3/authentication/token/new", Fault.RateLimited({ retryAfter: 1 }))
+      for (let i = 0; i < 3; i++) {
+        yield* auth.login({ username: "demo", password: FakeTmdb.defaults.user.password })
+      }
+      expect(yield* server.sessions).toHaveLength(3)
+    }).pipe(Effect.scoped), 20_000)
+
   it.live("a 429 holds every queued request back for its Retry-After; none fails", () =>
     Effect.gen(function*() {
       const server = yield* FakeTmdb.serve()
