@@ -52,7 +52,7 @@ describe("properties", () => {
           expect(requests[0]!.body).toEqual({ username, password, request_token: token })
         }
       }).pipe(Effect.provide(services([ok({ expires_at: "2100-01-01 00:00:00 UTC", request_token: "t" })]))),
-    { fastCheck: { numRuns: 60 } }
+    { fastCheck: { numRuns: 60 }, timeout: 60_000 }
   )
 
   const status = fc.integer({ min: 200, max: 599 }).filter((s) => s !== 204 && s !== 205 && s !== 304)
@@ -99,6 +99,6 @@ describe("properties", () => {
         }
       }).pipe(Effect.provide(services([canned, canned, canned])))
     },
-    { fastCheck: { numRuns: 150 } }
+    { fastCheck: { numRuns: 150 }, timeout: 60_000 }
   )
 })
