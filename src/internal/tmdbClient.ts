@@ -191,7 +191,11 @@ const readCapped = (
   response: HttpClientResponse.HttpClientResponse,
   maxBytes: number
 ): Effect.Effect<string | undefined, HttpClientError.ResponseError> => {
-  if (Number(response.headers["content-length"] ?? 0) > maxBytes) return Effect.succeed(undefined)
+  const declared = response.headers["content-length"]
+  if (declared !== undefined && /^\d+$/.test(declared)) {
+    // The length is declared: too long is refused unread; within the cap, read as usual (a stream costs more).
+    return Number(declared) > maxBytes ? Effect.succeed(undefined) : response.text
+  }
   return Effect.suspend(() => {
     const chunks: Array<Uint8Array> = []
     let size = 0
