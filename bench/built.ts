@@ -11,7 +11,7 @@ if (!existsSync(fileURLToPath(new URL("index.js", root)))) {
   throw new Error("dist/ is missing: run `npm run build` first (npm run bench does)")
 }
 
-export const { AuthService, TmdbClient, TmdbConfig, TmdbHttpClient, TmdbLimiter } =
+export const { AuthService, isAuthError, TmdbClient, TmdbConfig, TmdbHttpClient, TmdbLimiter } =
   (await import(new URL("index.js", root).href)) as typeof import("../src/index.js")
 export const { FakeTmdb } =
   (await import(new URL("testing/index.js", root).href)) as typeof import("../src/testing/index.js")

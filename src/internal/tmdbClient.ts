@@ -305,15 +305,17 @@ export const makeClient = (
           })
       )
 
-  /** Tells the limiter how an exchange ended: a 429 pauses every caller. */
+  /** How an exchange ended, for the limiter: a 429 pauses every caller for its `Retry-After` (capped). */
+  const outcomeOf = (status: number, retryAfter: string | undefined, now: number): Outcome =>
+    status === 429
+      ? { _tag: "RateLimited", retryAfterMillis: pauseMillis(parseRetryAfter(retryAfter, now), config.maxRetryAfter) }
+      : answered
+
+  /** Tells the limiter how an exchange ended. */
   const recordAnswered = limiter.record(answered)
   const record = (status: number, retryAfter: string | undefined): Effect.Effect<void> =>
     status === 429
-      ? Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        limiter.record({
-          _tag: "RateLimited",
-          retryAfterMillis: pauseMillis(parseRetryAfter(retryAfter, now), config.maxRetryAfter)
-        }))
+      ? Effect.flatMap(Clock.currentTimeMillis, (now) => limiter.record(outcomeOf(status, retryAfter, now)))
       : recordAnswered
 
   const admission = config.admission
@@ -368,12 +370,7 @@ export const makeClient = (
   const recordNow = (answer: WireAnswer, now: number) =>
     fusedGate?.sync.record(
       now,
-      answer.status === 429
-        ? {
-          _tag: "RateLimited",
-          retryAfterMillis: pauseMillis(parseRetryAfter(answer.retryAfter, now), config.maxRetryAfter)
-        }
-        : answered
+      outcomeOf(answer.status, answer.retryAfter, now)
     )
   const fused = (
     { inFlight: permits, lean: transport, sync: slots }: NonNullable<typeof fusedGate>,
