@@ -275,6 +275,12 @@ const checkTimeout = (input: Duration.DurationInput | string): Either.Either<Dur
 }
 
 const checkRetry = (retry: RetryOptions | undefined): Either.Either<RetrySchedule, string> => {
+  // Not reachable from TypeScript, but from JavaScript (`retry: false`): a configuration error, not a crash.
+  if (retry !== undefined && (typeof retry !== "object" || retry === null)) {
+    return Either.left(
+      `retry must be an object such as { maxRetries: 0 } (no retries) or { schedule }, not ${String(retry)}`
+    )
+  }
   if (retry !== undefined && !("schedule" in retry)) {
     const { maxRetries } = retry
     if (maxRetries !== undefined && !(Number.isInteger(maxRetries) && maxRetries >= 0)) {

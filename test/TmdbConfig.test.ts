@@ -105,6 +105,9 @@ const mistakes: ReadonlyArray<readonly [string, TmdbConfigOptions, string, Reado
     "positive"
   ]],
   ["a negative retry count", { accessToken: "t", retry: { maxRetries: -1 } }, "retry", ["maxRetries"]],
+  ["retry: false (from JavaScript)", { accessToken: "t", retry: false as unknown as { maxRetries: 0 } }, "retry", [
+    "retry must be an object such as { maxRetries: 0 }"
+  ]],
   ["a negative retry.maxWait", { accessToken: "t", retry: { maxWait: -1 } }, "retry", ["retry.maxWait"]],
   ["a zero retry.maxRetryAfter", { accessToken: "t", retry: { maxRetryAfter: "0 seconds" } }, "retry", [
     "retry.maxRetryAfter must be a positive"

@@ -2,7 +2,6 @@
  * The `tmdb-auth` command line, built with @effect/cli on the library's public API.
  */
 import { Args, Command, HelpDoc, Options, Prompt } from "@effect/cli"
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -13,10 +12,10 @@ import { spawn } from "node:child_process"
 import { createRequire } from "node:module"
 import { awaitApproval } from "../Approval.js"
 import { AuthService } from "../AuthService.js"
-import { FakeTmdb } from "../testing/FakeTmdb.js"
 import { authLayer, type ConnectionFlags, connectionOptions, progressLogger } from "./Connection.js"
 import { demo } from "./Demo.js"
 import { exitCodesHelp, UsageError } from "./Exit.js"
+import { fakeServer } from "./FakeServer.js"
 
 /** Reads one line from standard input (for piped passwords and session ids). */
 const readStdinLine = Effect.async<string>((resume) => {
@@ -184,61 +183,11 @@ const validateKey = Command.make(
   Command.withDescription("Check that TMDB accepts the API key or read access token.")
 )
 
-// demo, fake-server -------------------------------------------------------------------------------------------
+// demo -------------------------------------------------------------------------------------------
 
 const demoCommand = Command.make("demo", connectionOptions, demo).pipe(Command.withDescription(
   "Walk through the whole authentication story. Without credentials it runs against an embedded fake TMDB on a free loopback port; with TMDB_ACCESS_TOKEN or TMDB_API_KEY it runs the steps that need no user account against TMDB."
 ))
-
-const UsersFile = Schema.parseJson(Schema.Array(Schema.Struct({
-  username: Schema.String,
-  password: Schema.String,
-  status: Schema.optionalWith(Schema.Literal("active", "disabled", "unverified"), { exact: true })
-})))
-
-const fakeServer = Command.make(
-  "fake-server",
-  {
-    port: Options.integer("port").pipe(
-      Options.withDescription("port to listen on (0: a free one)"),
-      Options.withDefault(0)
-    ),
-    rateLimit: Options.integer("rate-limit").pipe(
-      Options.withDescription("answer at most N requests per second, then 429 with Retry-After"),
-      Options.optional
-    ),
-    users: Options.file("users", { exists: "yes" }).pipe(
-      Options.withDescription("JSON file: [{\"username\", \"password\", \"status\"?: \"disabled\" | \"unverified\"}]"),
-      Options.optional
-    )
-  },
-  (flags) =>
-    Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const users = Option.isSome(flags.users)
-        ? yield* Effect.flatMap(fs.readFileString(flags.users.value), Schema.decode(UsersFile)).pipe(
-          Effect.mapError((error) => new UsageError({ message: `cannot read --users: ${error.message}` }))
-        )
-        : undefined
-      const server = yield* FakeTmdb.serve({
-        port: flags.port,
-        ...(users === undefined ? {} : { users }),
-        ...(Option.isSome(flags.rateLimit)
-          ? { rateLimit: { requests: flags.rateLimit.value, window: "1 second" } }
-          : {})
-      })
-      yield* Console.log(`FakeTmdb listening on ${server.url}`)
-      yield* Console.log(`  read access token: ${FakeTmdb.defaults.accessToken}`)
-      yield* Console.log(`  api key:           ${FakeTmdb.defaults.apiKey}`)
-      yield* Console.log(
-        users === undefined
-          ? `  user:              ${FakeTmdb.defaults.user.username} / ${FakeTmdb.defaults.user.password}`
-          : `  users:             ${users.length} from the file`
-      )
-      yield* Console.log("Press Ctrl-C to stop.")
-      return yield* Effect.never
-    }).pipe(Effect.scoped)
-).pipe(Command.withDescription("Run the fake TMDB on 127.0.0.1 for other tools, until Ctrl-C."))
 
 export const command = Command.make("tmdb-auth").pipe(
   Command.withDescription(HelpDoc.blocks([

@@ -77,15 +77,67 @@ export interface FakeTmdbOptions {
   readonly users?: ReadonlyArray<FakeUser>
   /** v4 user access tokens that `convert/4` accepts, each for a username. */
   readonly v4AccessTokens?: ReadonlyArray<{ readonly accessToken: string; readonly username: string }>
-  /** At most `requests` answered per sliding `window`; over it: 429, code 25, `Retry-After`. Default: no limit. */
+  /**
+   * At most `requests` answered per sliding `window` (default 1 second); over it: 429, code 25, `Retry-After`.
+   * Default: no limit; `requests: 0` is no limit too.
+   */
   readonly rateLimit?: { readonly requests: number; readonly window?: Duration.DurationInput }
   /** Random faults; scripted ones are added with `fail`. */
   readonly faults?: RandomFaults
   /** How long a v3 request token lives. Default 60 minutes, as on TMDB. */
   readonly requestTokenLifetime?: Duration.DurationInput
+  /** How long a guest session lives. Default 24 hours, as on TMDB. */
+  readonly guestSessionLifetime?: Duration.DurationInput
+  /**
+   * Routes of the app's own, beside TMDB's authentication routes, keyed `"METHOD /path"`; a path segment `:name`
+   * matches any one segment (`"GET /3/account/:account_id/watchlist/movies"`). They take precedence over the
+   * fake's routes and go through the same credential check, rate limit, faults and request log. The handler is
+   * given the request and the fake's state (which session belongs to which user, the fake's clock).
+   */
+  readonly routes?: Readonly<Record<string, FakeRouteHandler>>
   /** The request log keeps at least this many of the latest requests (and at most twice as many). Default 10,000. */
   readonly maxLoggedRequests?: number
 }
+
+/** A request to a route of the app's own (see {@link FakeTmdbOptions.routes}). */
+export interface FakeRouteRequest {
+  readonly method: string
+  /** The path as received, e.g. `/3/account/1000/watchlist/movies`. */
+  readonly path: string
+  /** The values of the route's `:name` segments. */
+  readonly params: Readonly<Record<string, string>>
+  readonly query: URLSearchParams
+  /** The JSON body, or undefined without one. (A body that is not a JSON object is answered 400, code 47.) */
+  readonly body: Readonly<Record<string, unknown>> | undefined
+  readonly headers: Readonly<Record<string, string | undefined>>
+}
+
+/** The fake's state as a route of the app's own sees it. */
+export interface FakeState {
+  /** The fake's clock (Effect's `Clock`, plus what the control API's `clock` moved). */
+  readonly now: DateTime.Utc
+  /** The user a session id belongs to, or undefined when the fake does not know it (deleted, never created). */
+  readonly session: (
+    sessionId: string | null | undefined
+  ) => { readonly username: string; readonly accountId: number } | undefined
+  /** Whether a guest session id is known and not expired. */
+  readonly guestSession: (guestSessionId: string | null | undefined) => boolean
+  /** An account, by username. */
+  readonly user: (username: string) => FakeUser | undefined
+}
+
+/** What a route of the app's own answers: a status (default 200), a JSON body, extra headers. */
+export interface FakeResponse {
+  readonly status?: number
+  readonly body: unknown
+  readonly headers?: Readonly<Record<string, string>>
+}
+
+/** A route of the app's own. */
+export type FakeRouteHandler = (
+  request: FakeRouteRequest,
+  state: FakeState
+) => FakeResponse | Effect.Effect<FakeResponse>
 
 export const defaults = {
   /** JWT-shaped, like TMDB's read access tokens, so that clients which sniff the format send it as Bearer. */
@@ -161,9 +213,9 @@ const messages: Record<number, string> = {
   33: "Invalid request token: The request token is either expired or invalid.",
   34: "The resource you requested could not be found.",
   35: "Invalid token.",
-  37: "Session not found.",
+  37: "The requested session could not be found.",
   46: "API maintenance: The API is undergoing maintenance. Try again later.",
-  41: "The request token has not been approved by the user.",
+  41: "This request token hasn't been approved by the user.",
   47: "The input is not valid."
 }
 
@@ -187,6 +239,12 @@ const httpStatusOf: Record<number, number> = {
   47: 400
 }
 
+/** TMDB's error answer for a status code (its HTTP status, `status_code` and `status_message`). */
+export const tmdbFailure = (statusCode: number): FakeResponse => {
+  const answer = failure(statusCode)
+  return { status: answer.status, body: answer.body }
+}
+
 class Answer {
   constructor(
     readonly status: number,
@@ -198,7 +256,11 @@ class Answer {
 const success = (body: Record<string, unknown> = {}) => new Answer(200, { success: true, ...body })
 
 const failure = (code: number, headers?: Record<string, string>) =>
-  new Answer(httpStatusOf[code] ?? 400, { success: false, status_code: code, status_message: messages[code] }, headers)
+  new Answer(httpStatusOf[code] ?? 400, {
+    success: false,
+    status_code: code,
+    status_message: messages[code] ?? "Failed."
+  }, headers)
 
 /** Unpredictable ids, like TMDB's (40 hex characters for tokens and sessions, 32 for guest sessions). */
 const hex = (() => {
@@ -233,6 +295,7 @@ interface RequestTokenState {
   /** v4: where the approval page sends the browser. */
   readonly redirectTo: string | undefined
   approvedBy: string | undefined
+  denied: boolean
   used: boolean
 }
 
@@ -242,41 +305,157 @@ export const GUEST_SESSION_LIFETIME = Duration.hours(24)
 
 export type Route = string
 
+/** A route of the app's own, compiled: `:name` segments match any one segment. */
+interface CustomRoute {
+  readonly method: string
+  readonly segments: ReadonlyArray<string>
+  readonly handler: FakeRouteHandler
+}
+
+const compileRoutes = (routes: Readonly<Record<string, FakeRouteHandler>>): ReadonlyArray<CustomRoute> =>
+  Object.entries(routes).map(([key, handler]) => {
+    const match = /^([A-Z]+) (\/\S*)$/.exec(key)
+    if (match === null) {
+      throw new TypeError(
+        `FakeTmdb routes: ${
+          JSON.stringify(key)
+        } is not "METHOD /path" (for example "GET /3/account/:account_id/watchlist/movies")`
+      )
+    }
+    return { method: match[1]!, segments: match[2]!.replace(/\/+$/, "").split("/"), handler }
+  })
+
+const matchRoute = (
+  routes: ReadonlyArray<CustomRoute>,
+  method: string,
+  path: string
+): { readonly route: CustomRoute; readonly params: Record<string, string> } | undefined => {
+  const segments = path.split("/")
+  for (const route of routes) {
+    if (route.method !== method || route.segments.length !== segments.length) continue
+    const params: Record<string, string> = {}
+    let matched = true
+    for (let i = 0; i < segments.length && matched; i++) {
+      const pattern = route.segments[i]!
+      if (pattern.startsWith(":") && segments[i] !== "") params[pattern.slice(1)] = decodeURIComponent(segments[i]!)
+      else matched = pattern === segments[i]
+    }
+    if (matched) return { route, params }
+  }
+  return undefined
+}
+
+/** Why a control of the fake refused: an unknown request token or user, or a token that cannot change any more. */
+export type ControlRefusal = "UnknownRequestToken" | "UnknownUser" | "AlreadyDecided"
+
 /** The simulator. One per FakeTmdb; both faces drive `handle`. */
 export class Engine {
   private readonly accessTokens: Set<string>
   private readonly apiKeys: Set<string>
-  private readonly users = new Map<string, FakeUser>()
+  private readonly customRoutes: ReadonlyArray<CustomRoute>
+  private users = new Map<string, FakeUser>()
   /** v4 user access tokens (configured or issued) -> username. */
-  private readonly v4Tokens = new Map<string, string>()
-  private readonly accountIds = new Map<string, string>()
-  private readonly accountNumbers = new Map<string, number>()
-  private readonly requestTokens = new Map<string, RequestTokenState>()
-  private readonly sessions = new Map<string, { readonly username: string; readonly createdAt: number }>()
-  private readonly guests = new Map<string, number>()
+  private v4Tokens = new Map<string, string>()
+  private accountIds = new Map<string, string>()
+  private accountNumbers = new Map<string, number>()
+  private requestTokens = new Map<string, RequestTokenState>()
+  private sessions = new Map<string, { readonly username: string; readonly createdAt: number }>()
+  private guests = new Map<string, number>()
   private sweepAt = 1024
-  private readonly scripted = new Map<Route, Array<Fault>>()
-  private readonly window: Array<number> = []
+  private scripted = new Map<Route, Array<Fault>>()
+  private window: Array<number> = []
   private log: Array<Omit<LoggedRequest, "at"> & { readonly at: number }> = []
-  private readonly counts = new Map<string, number>()
-  private readonly chaos: Random.Random
+  private counts = new Map<string, number>()
+  private randomFaults: RandomFaults | undefined
+  private chaos: Random.Random
+  /** What the control API's `clock` added to Effect's `Clock`, in milliseconds. */
+  private clockOffset = 0
+  /** Told of every request the fake answers (the request log's entry): `fake-server --verbose`. */
+  onRequest: ((request: LoggedRequest) => void) | undefined = undefined
 
   constructor(readonly options: FakeTmdbOptions) {
     this.accessTokens = new Set(options.accessTokens ?? [defaults.accessToken])
     this.apiKeys = new Set(options.apiKeys ?? [defaults.apiKey])
-    for (const user of options.users ?? [defaults.user]) this.users.set(user.username, user)
-    for (const { accessToken, username } of options.v4AccessTokens ?? []) this.v4Tokens.set(accessToken, username)
+    this.customRoutes = compileRoutes(options.routes ?? {})
+    this.randomFaults = options.faults
     this.chaos = Random.make(options.faults?.seed ?? 42)
+    this.reset()
   }
 
   // Control -------------------------------------------------------------------------------------------------
 
-  /** What a user does on TMDB's website: approve a request token. False if the token is unknown. */
-  approve(token: string, username?: string): boolean {
+  /** Back to the state the fake started in: its options' users and v4 tokens; no tokens, sessions, log, faults. */
+  reset(): void {
+    this.users = new Map((this.options.users ?? [defaults.user]).map((user) => [user.username, user]))
+    this.v4Tokens = new Map((this.options.v4AccessTokens ?? []).map((t) => [t.accessToken, t.username]))
+    this.accountIds = new Map()
+    this.accountNumbers = new Map()
+    this.requestTokens = new Map()
+    this.sessions = new Map()
+    this.guests = new Map()
+    this.sweepAt = 1024
+    this.scripted = new Map()
+    this.window = []
+    this.log = []
+    this.counts = new Map()
+    this.setRandomFaults(this.options.faults)
+    this.clockOffset = 0
+  }
+
+  /** Moves the fake's clock forward (token and guest expiry, rate windows); returns the new offset in ms. */
+  advanceClock(duration: Duration.Duration): number {
+    this.clockOffset += Duration.toMillis(duration)
+    return this.clockOffset
+  }
+
+  /** The fake's time given Effect's clock. */
+  timeAt(clockMillis: number): number {
+    return clockMillis + this.clockOffset
+  }
+
+  /** Replaces the random fault mix (undefined: none), with a fresh generator from its seed. */
+  setRandomFaults(rates: RandomFaults | undefined): void {
+    this.randomFaults = rates
+    this.chaos = Random.make(rates?.seed ?? 42)
+  }
+
+  /**
+   * What a user does on TMDB's website: approve a request token (v3 or v4), as `username` (default the first
+   * user). Refused for an unknown token or user, or a token already denied or used.
+   */
+  approve(token: string, username?: string): ControlRefusal | undefined {
     const state = this.requestTokens.get(token)
-    if (state === undefined) return false
-    state.approvedBy = username ?? this.users.keys().next().value ?? defaults.user.username
-    return true
+    if (state === undefined) return "UnknownRequestToken"
+    if (state.denied || state.used) return "AlreadyDecided"
+    const user = username ?? this.users.keys().next().value ?? defaults.user.username
+    if (username !== undefined && !this.users.has(username)) return "UnknownUser"
+    state.approvedBy = user
+    return undefined
+  }
+
+  /** What a user does on TMDB's website: deny a request token; it can no longer create a session. */
+  deny(token: string): ControlRefusal | undefined {
+    const state = this.requestTokens.get(token)
+    if (state === undefined) return "UnknownRequestToken"
+    if (state.used) return "AlreadyDecided"
+    state.denied = true
+    state.approvedBy = undefined
+    return undefined
+  }
+
+  hasUser(username: string): boolean {
+    return this.users.has(username)
+  }
+
+  /** What the control API's `clock` added to Effect's clock, in milliseconds. */
+  get clockOffsetMillis(): number {
+    return this.clockOffset
+  }
+
+  /** Drops every scripted fault and the random mix. */
+  clearFaults(): void {
+    this.scripted = new Map()
+    this.setRandomFaults(undefined)
   }
 
   addUser(user: FakeUser): void {
@@ -316,7 +495,9 @@ export class Engine {
     return Array.from(this.v4Tokens.values(), (username) => ({ username, accountId: this.accountIdOf(username) }))
   }
 
-  liveGuestSessions(now: number): ReadonlyArray<LiveGuestSession> {
+  /** Guest sessions alive at `clockMillis` (Effect's clock; the fake adds its offset). */
+  liveGuestSessions(clockMillis: number): ReadonlyArray<LiveGuestSession> {
+    const now = this.timeAt(clockMillis)
     return Array.from(this.guests).filter(([, expiresAt]) => expiresAt > now).map(([id, expiresAt]) => ({
       guestSessionId: Redacted.make(id),
       expiresAt: DateTime.unsafeMake(expiresAt)
@@ -329,17 +510,20 @@ export class Engine {
     return Effect.suspend(() => {
       const scripted = this.nextScripted(`${request.method} ${request.url.pathname}`)
       if (scripted !== undefined) return this.answerWith(request, scripted)
-      if (this.options.faults === undefined) return this.answerWith(request, undefined)
-      return Effect.flatMap(this.randomFault(this.options.faults), (fault) => this.answerWith(request, fault))
+      if (this.randomFaults === undefined) return this.answerWith(request, undefined)
+      return Effect.flatMap(this.randomFault(this.randomFaults), (fault) => this.answerWith(request, fault))
     })
   }
 
   private answerWith(request: IncomingRequest, fault: Fault | undefined): Effect.Effect<Outcome> {
-    const answer = Effect.map(Clock.currentTimeMillis, (now) => this.answer(request, now, fault))
+    const answer = Effect.flatMap(Clock.currentTimeMillis, (clockMillis) => {
+      const outcome = this.answer(request, this.timeAt(clockMillis), fault)
+      return Effect.isEffect(outcome) ? outcome : Effect.succeed(outcome)
+    })
     return fault?._tag === "Delay" ? Effect.zipRight(Effect.sleep(fault.duration), answer) : answer
   }
 
-  private answer(request: IncomingRequest, now: number, fault: Fault | undefined): Outcome {
+  private answer(request: IncomingRequest, now: number, fault: Fault | undefined): Outcome | Effect.Effect<Outcome> {
     switch (fault?._tag) {
       case "RateLimited":
         return this.record(request, now, failure(25, { "retry-after": String(fault.retryAfter ?? 1) }))
@@ -358,7 +542,14 @@ export class Engine {
     if (request.method === "GET" && request.url.pathname === "/auth/access") {
       return this.approvalPageV4(request, now, request.url.searchParams.get("request_token") ?? "")
     }
-    const outcome = this.record(request, now, this.rateLimit(now) ?? this.route(request, now))
+    const answer = this.rateLimit(now) ?? this.route(request, now)
+    return answer instanceof Answer
+      ? this.finish(request, now, answer, fault)
+      : Effect.map(answer, (answer) => this.finish(request, now, answer, fault))
+  }
+
+  private finish(request: IncomingRequest, now: number, answer: Answer, fault: Fault | undefined): Outcome {
+    const outcome = this.record(request, now, answer)
     return fault?._tag === "Truncated" && outcome._tag === "Respond"
       ? { ...outcome, body: outcome.body.slice(0, Math.floor(outcome.body.length / 2)) }
       : outcome
@@ -367,7 +558,7 @@ export class Engine {
   /** TMDB's v4 approval page, `GET /auth/access?request_token=...`: approves, then redirects to `redirect_to`. */
   private approvalPageV4(request: IncomingRequest, now: number, token: string): Outcome {
     const state = this.usableToken(token, now, 4)
-    if (state === undefined || !this.approve(token)) {
+    if (state === undefined || this.approve(token) !== undefined) {
       return this.page(request, now, 404, "<h1>Invalid or expired request token</h1>")
     }
     return state.redirectTo === undefined
@@ -391,7 +582,7 @@ export class Engine {
    * user, then redirects like TMDB (adding `request_token` and `approved=true`) or shows a short page.
    */
   private approvalPage(request: IncomingRequest, now: number, token: string): Outcome {
-    const approved = this.usableToken(token, now) !== undefined && this.approve(token)
+    const approved = this.usableToken(token, now) !== undefined && this.approve(token) === undefined
     const redirectTo = request.url.searchParams.get("redirect_to")
     if (!approved) return this.page(request, now, 404, "<h1>Invalid or expired request token</h1>")
     if (redirectTo === null) return this.page(request, now, 200, "<h1>Approved</h1><p>You can close this page.</p>")
@@ -430,7 +621,7 @@ export class Engine {
   /** Sliding window: an answer counts when it is given; a refused request does not count. */
   private rateLimit(now: number): Answer | undefined {
     const limit = this.options.rateLimit
-    if (limit === undefined) return undefined
+    if (limit === undefined || !(limit.requests >= 1)) return undefined
     const windowMillis = Duration.toMillis(limit.window ?? Duration.seconds(1))
     while (this.window.length > 0 && this.window[0]! <= now - windowMillis) this.window.shift()
     if (this.window.length < limit.requests) {
@@ -460,10 +651,11 @@ export class Engine {
 
   private logRequest(request: IncomingRequest, now: number, status: number, statusCode: number | undefined) {
     // The approval page carries the request token in its path: log the route, not the token.
+    // The query is never logged: the legacy GET forms carry the password and the request token in it.
     const path = request.url.pathname.replace(/^\/authenticate\/[^/]+$/, "/authenticate/:request_token")
     const route = `${request.method} ${path}`
     const body = parseBody(request.body)
-    this.log.push({
+    const entry = {
       method: request.method,
       path,
       credential: credentialKind(request),
@@ -471,7 +663,9 @@ export class Engine {
       status,
       statusCode,
       at: now
-    })
+    }
+    this.log.push(entry)
+    if (this.onRequest !== undefined) this.onRequest({ ...entry, at: DateTime.unsafeMake(now) })
     const limit = this.options.maxLoggedRequests ?? 10_000
     if (this.log.length > limit * 2) this.log = this.log.slice(-limit)
     const key = `${route} ${status}`
@@ -486,16 +680,58 @@ export class Engine {
     return !path.startsWith("/4/") && apiKey !== null && this.apiKeys.has(apiKey)
   }
 
-  private route(request: IncomingRequest, now: number): Answer {
+  private route(request: IncomingRequest, now: number): Answer | Effect.Effect<Answer> {
     const { method } = request
     const path = request.url.pathname.replace(/\/+$/, "")
+    const custom = this.customRoutes.length === 0 ? undefined : matchRoute(this.customRoutes, method, path)
     // An unknown path and a known path with another method get the same answer from TMDB: 34.
     const handler = this.handlers[`${method} ${path}`]
-    if (handler === undefined) return failure(34)
+    if (handler === undefined && custom === undefined) return failure(34)
     if (!this.authorized(request, path)) return failure(7)
     const parsed = parseBody(request.body)
     if (method !== "GET" && parsed._tag === "Invalid") return failure(47)
-    return handler(parsed._tag === "Json" ? parsed.value : {}, now, request.url.searchParams)
+    const body = parsed._tag === "Json" ? parsed.value : undefined
+    if (custom !== undefined) return this.custom(custom.route, custom.params, request, body, now)
+    return handler!(body ?? {}, now, request.url.searchParams)
+  }
+
+  private custom(
+    route: CustomRoute,
+    params: Record<string, string>,
+    request: IncomingRequest,
+    body: Record<string, unknown> | undefined,
+    now: number
+  ): Effect.Effect<Answer> {
+    const state: FakeState = {
+      now: DateTime.unsafeMake(now),
+      session: (sessionId) => {
+        const session = sessionId == null ? undefined : this.sessions.get(sessionId)
+        return session === undefined
+          ? undefined
+          : { username: session.username, accountId: this.accountNumberOf(session.username) }
+      },
+      guestSession: (id) => id != null && (this.guests.get(id) ?? 0) > now,
+      user: (username) => this.users.get(username)
+    }
+    const fakeRequest: FakeRouteRequest = {
+      method: request.method,
+      path: request.url.pathname,
+      params,
+      query: request.url.searchParams,
+      body,
+      headers: request.headers
+    }
+    return Effect.suspend(() => {
+      const response = route.handler(fakeRequest, state)
+      return Effect.isEffect(response) ? response : Effect.succeed(response)
+    }).pipe(Effect.map((response) => {
+      const status = response.status ?? 200
+      const json = response.body
+      const record = typeof json === "object" && json !== null && !Array.isArray(json)
+        ? json as Record<string, unknown>
+        : { value: json }
+      return new Answer(status, record, response.headers)
+    }))
   }
 
   /** TMDB's authentication endpoints, by `METHOD /path`. */
@@ -507,6 +743,15 @@ export class Engine {
     "GET /3/authentication/token/new": (_, now) => this.newRequestToken(now),
     "POST /3/authentication/token/validate_with_login": (body, now) => this.validateWithLogin(body, now),
     "POST /3/authentication/session/new": (body, now) => this.newSession(body, now),
+    // The legacy GET forms, still answered by TMDB (older and generated clients send them): the same answers.
+    "GET /3/authentication/token/validate_with_login": (_, now, query) =>
+      this.validateWithLogin({
+        username: query.get("username") ?? undefined,
+        password: query.get("password") ?? undefined,
+        request_token: query.get("request_token") ?? undefined
+      }, now),
+    "GET /3/authentication/session/new": (_, now, query) =>
+      this.newSession({ request_token: query.get("request_token") ?? undefined }, now),
     "POST /3/authentication/session/convert/4": (body, now) => this.convert(body, now),
     "DELETE /3/authentication/session": (body) => this.deleteSession(body),
     "GET /3/authentication/guest_session/new": (_, now) => this.newGuestSession(now),
@@ -559,7 +804,14 @@ export class Engine {
     this.sweep(now)
     const token = hex(40)
     const expiresAt = now + Duration.toMillis(this.options.requestTokenLifetime ?? V3_TOKEN_LIFETIME)
-    this.requestTokens.set(token, { version: 3, expiresAt, redirectTo: undefined, approvedBy: undefined, used: false })
+    this.requestTokens.set(token, {
+      version: 3,
+      expiresAt,
+      redirectTo: undefined,
+      approvedBy: undefined,
+      denied: false,
+      used: false
+    })
     return success({ expires_at: formatTmdbDate(expiresAt), request_token: token })
   }
 
@@ -581,6 +833,7 @@ export class Engine {
     if (user === undefined || user.password !== password) return failure(30)
     if (user.status === "disabled") return failure(31)
     if (user.status === "unverified") return failure(32)
+    if (token.denied) return failure(17)
     token.approvedBy = username
     return success({
       expires_at: formatTmdbDate(token.expiresAt),
@@ -619,7 +872,14 @@ export class Engine {
     this.sweep(now)
     const token = hex(40)
     const expiresAt = now + Duration.toMillis(V4_TOKEN_LIFETIME)
-    this.requestTokens.set(token, { version: 4, expiresAt, redirectTo, approvedBy: undefined, used: false })
+    this.requestTokens.set(token, {
+      version: 4,
+      expiresAt,
+      redirectTo,
+      approvedBy: undefined,
+      denied: false,
+      used: false
+    })
     return success({ status_code: 1, status_message: messages[1], request_token: token })
   }
 
@@ -656,7 +916,7 @@ export class Engine {
   private newGuestSession(now: number) {
     this.sweep(now)
     const guestSessionId = hex(32)
-    const expiresAt = now + Duration.toMillis(GUEST_SESSION_LIFETIME)
+    const expiresAt = now + Duration.toMillis(this.options.guestSessionLifetime ?? GUEST_SESSION_LIFETIME)
     this.guests.set(guestSessionId, expiresAt)
     return success({ guest_session_id: guestSessionId, expires_at: formatTmdbDate(expiresAt) })
   }

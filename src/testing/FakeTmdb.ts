@@ -18,13 +18,20 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { RequestTokenV4 } from "../AccessToken.js"
 import { AuthService } from "../AuthService.js"
+import { controlApp, controlPrefix } from "../internal/fakeControl.js"
 import type {
+  FakeResponse,
+  FakeRouteHandler,
+  FakeRouteRequest,
+  FakeState,
   FakeTmdbOptions,
   FakeUser,
   IncomingRequest,
@@ -34,14 +41,26 @@ import type {
   RandomFaults,
   RouteCount
 } from "../internal/fakeTmdb.js"
-import { defaults, Engine, Fault } from "../internal/fakeTmdb.js"
+import { defaults, Engine, Fault, tmdbFailure } from "../internal/fakeTmdb.js"
 import { nodeHttpServer } from "../internal/nodePlatform.js"
 import { RequestToken } from "../RequestToken.js"
 import type { TmdbClient } from "../TmdbClient.js"
 import type { Secret, TmdbConfigSettings } from "../TmdbConfig.js"
 import { TmdbConfig } from "../TmdbConfig.js"
 
-export type { FakeTmdbOptions, FakeUser, LiveGuestSession, LiveSession, LoggedRequest, RandomFaults, RouteCount }
+export type {
+  FakeResponse,
+  FakeRouteHandler,
+  FakeRouteRequest,
+  FakeState,
+  FakeTmdbOptions,
+  FakeUser,
+  LiveGuestSession,
+  LiveSession,
+  LoggedRequest,
+  RandomFaults,
+  RouteCount
+}
 
 /**
  * Faults to script with {@link FakeTmdbShape.fail}: `Fault.RateLimited({ retryAfter: 2 })`,
@@ -58,8 +77,20 @@ export { Fault }
  * @since 0.1.0
  */
 export interface FakeTmdbShape {
-  /** What the user does on TMDB's website: approve a request token (as `username`, default the first user). */
+  /**
+   * What the user does on TMDB's website: approve a request token (as `username`, default the first user). Dies
+   * for a token the fake never issued, an unknown user, or a token already denied or used: a mistake in the test.
+   */
   readonly approve: (requestToken: RequestToken | RequestTokenV4 | Secret, username?: string) => Effect.Effect<void>
+  /** What the user does on TMDB's website: deny a request token; `session/new` then answers 17 (session denied). */
+  readonly deny: (requestToken: RequestToken | RequestTokenV4 | Secret) => Effect.Effect<void>
+  /**
+   * Moves the fake's clock forward, on top of Effect's `Clock`: token and guest expiry, rate windows. (In memory,
+   * `TestClock.adjust` does the same and also moves the client's time.)
+   */
+  readonly advanceClock: (duration: Duration.DurationInput) => Effect.Effect<void>
+  /** Back to the state the fake started in: its options' users and v4 tokens; no tokens, sessions, log or faults. */
+  readonly reset: Effect.Effect<void>
   /** Adds (or replaces) an account. */
   readonly addUser: (user: FakeUser) => Effect.Effect<void>
   /** Makes `convert/4` accept a v4 user access token, for `username`. */
@@ -101,20 +132,42 @@ export interface FakeTmdbServer extends FakeTmdbShape {
 export interface ServeOptions extends FakeTmdbOptions {
   readonly port?: number
   readonly host?: string
+  /**
+   * Serve the control API under `/__fake/` (approve, deny, users, faults, clock, reset, requests, sessions...:
+   * docs/testing.md). It asks for no credential: anyone who can reach the port controls the fake. Default false
+   * (`tmdb-auth fake-server` turns it on).
+   */
+  readonly control?: boolean
+  /** Told of every request the fake answers, control requests included: never a secret (no query, no body values). */
+  readonly onRequest?: (request: LoggedRequest) => void
 }
+
+const tokenText = (requestToken: RequestToken | RequestTokenV4 | Secret): string =>
+  requestToken instanceof RequestToken || requestToken instanceof RequestTokenV4
+    ? Redacted.value(requestToken.token)
+    : Redacted.isRedacted(requestToken)
+    ? Redacted.value(requestToken)
+    : requestToken
+
+const refusalMessages = {
+  UnknownRequestToken: "unknown request token (create it through the fake first)",
+  UnknownUser: "unknown user (add it with addUser first)",
+  AlreadyDecided: "this request token was already denied or used"
+} as const
 
 const controls = (engine: Engine): FakeTmdbShape => ({
   approve: (requestToken, username) =>
     Effect.suspend(() => {
-      const token = requestToken instanceof RequestToken || requestToken instanceof RequestTokenV4
-        ? Redacted.value(requestToken.token)
-        : Redacted.isRedacted(requestToken)
-        ? Redacted.value(requestToken)
-        : requestToken
-      return engine.approve(token, username)
-        ? Effect.void
-        : Effect.dieMessage("FakeTmdb.approve: unknown request token (create it through the fake first)")
+      const refusal = engine.approve(tokenText(requestToken), username)
+      return refusal === undefined ? Effect.void : Effect.dieMessage(`FakeTmdb.approve: ${refusalMessages[refusal]}`)
     }),
+  deny: (requestToken) =>
+    Effect.suspend(() => {
+      const refusal = engine.deny(tokenText(requestToken))
+      return refusal === undefined ? Effect.void : Effect.dieMessage(`FakeTmdb.deny: ${refusalMessages[refusal]}`)
+    }),
+  advanceClock: (duration) => Effect.sync(() => void engine.advanceClock(Duration.decode(duration))),
+  reset: Effect.sync(() => engine.reset()),
   addUser: (user) => Effect.sync(() => engine.addUser(user)),
   addV4AccessToken: (accessToken, username) => Effect.sync(() => engine.addV4AccessToken(accessToken, username)),
   fail: (route, ...faults) => Effect.sync(() => engine.fail(route, faults)),
@@ -179,6 +232,30 @@ const serverApp = (engine: Engine, destroySocket: (request: HttpServerRequest.Ht
     })
   })
 
+const isControl = (url: string) =>
+  url === controlPrefix || url.startsWith(`${controlPrefix}/`) || url.startsWith(`${controlPrefix}?`)
+
+/** The control app, telling `onRequest` of each control request as the request log would show it. */
+const loggedControl = <E, R>(
+  engine: Engine,
+  control: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
+  onRequest: ServeOptions["onRequest"]
+) =>
+  onRequest === undefined ?
+    control :
+    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.tap(control, (response) =>
+          onRequest({
+            method: request.method,
+            path: new URL(request.url, "http://127.0.0.1").pathname,
+            credential: "none",
+            bodyKeys: [],
+            status: response.status,
+            statusCode: undefined,
+            at: DateTime.unsafeMake(engine.timeAt(now))
+          }))))
+
 /**
  * The fake TMDB.
  *
@@ -199,6 +276,13 @@ const serverApp = (engine: Engine, destroySocket: (request: HttpServerRequest.Ht
 export class FakeTmdb extends Context.Tag("effect-tmdb-auth/testing/FakeTmdb")<FakeTmdb, FakeTmdbShape>() {
   /** Credentials the fake accepts by default, and its default user. */
   static readonly defaults = defaults
+
+  /**
+   * TMDB's error answer for a status code, for routes of the app's own: `FakeTmdb.failure(3)` is HTTP 401 with
+   * `{"success":false,"status_code":3,"status_message":"Authentication failed: ..."}`, as TMDB answers a request
+   * without a valid session.
+   */
+  static readonly failure: (statusCode: number) => FakeResponse = tmdbFailure
 
   /** The in-memory face: `HttpClient` plus the `FakeTmdb` controls; no sockets; time is Effect's `Clock`. */
   static layer(options: FakeTmdbOptions = {}): Layer.Layer<HttpClient.HttpClient | FakeTmdb> {
@@ -240,6 +324,7 @@ export class FakeTmdb extends Context.Tag("effect-tmdb-auth/testing/FakeTmdb")<F
   static serve(options: ServeOptions = {}): Effect.Effect<FakeTmdbServer, HttpServerError.ServeError, Scope.Scope> {
     return Effect.gen(function*() {
       const engine = new Engine(options)
+      engine.onRequest = options.onRequest
       const { Http, NodeHttpServer, NodeHttpServerRequest } = yield* nodeHttpServer("FakeTmdb.serve")
       const server = yield* NodeHttpServer.make(() => Http.createServer(), {
         port: options.port ?? 0,
@@ -248,7 +333,15 @@ export class FakeTmdb extends Context.Tag("effect-tmdb-auth/testing/FakeTmdb")<F
       const destroySocket = (request: HttpServerRequest.HttpServerRequest) =>
         NodeHttpServerRequest.toIncomingMessage(request).socket.destroy()
       // The fake is not the user's service: no server spans (they would also record api_key from URLs).
-      yield* server.serve(serverApp(engine, destroySocket)).pipe(
+      const tmdb = serverApp(engine, destroySocket)
+      const control = options.control === true ? controlApp(engine) : undefined
+      const app = control === undefined ?
+        tmdb :
+        Effect.flatMap(
+          HttpServerRequest.HttpServerRequest,
+          (request) => isControl(request.url) ? loggedControl(engine, control, options.onRequest) : tmdb
+        )
+      yield* server.serve(app).pipe(
         HttpMiddleware.withTracerDisabledWhenEffect(() => true)
       )
       const address = server.address as HttpServer.TcpAddress
