@@ -8,6 +8,7 @@ export default defineConfig({
     // Tests and examples import the package by name, as users do.
     alias: [
       { find: /^effect-tmdb-auth\/testing$/, replacement: src("testing/index.ts") },
+      { find: /^effect-tmdb-auth\/web$/, replacement: src("web/index.ts") },
       { find: /^effect-tmdb-auth$/, replacement: src("index.ts") }
     ]
   },

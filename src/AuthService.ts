@@ -11,10 +11,12 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { AccessToken, RequestTokenV4 } from "./AccessToken.js"
+import { Account } from "./Account.js"
 import { releaseQuietly } from "./internal/release.js"
-import { reveal } from "./internal/secret.js"
+import { reveal, toRedacted } from "./internal/secret.js"
 import { internalRequestOf } from "./internal/tmdbClient.js"
 import * as Wire from "./internal/wire.js"
 import { RequestToken } from "./RequestToken.js"
@@ -98,6 +100,13 @@ export interface AuthServiceShape {
     session: Session | Secret
   ) => Effect.Effect<void, RequestError | SessionNotFound>
 
+  /**
+   * `GET /3/account` with the session: who signed in (`Account`: id, username, name, language and country codes,
+   * include_adult). A session TMDB does not know (deleted, never created) is `SessionNotFound` (TMDB answers 401,
+   * code 3). Safe to repeat: retried as any GET.
+   */
+  readonly getAccount: (session: Session | Secret) => Effect.Effect<Account, RequestError | SessionNotFound>
+
   /** `GET /3/authentication/guest_session/new`: a guest session, deleted by TMDB if unused for 24 hours. */
   readonly createGuestSession: Effect.Effect<GuestSession, RequestError>
 
@@ -164,8 +173,29 @@ const paths = {
   convert: "/3/authentication/session/convert/4",
   guestSession: "/3/authentication/guest_session/new",
   requestTokenV4: "/4/auth/request_token",
+  account: "/3/account",
   accessToken: "/4/auth/access_token"
 } as const
+
+/** `GET /3/account`'s answer, as TMDB sends it. */
+const AccountResponse = Schema.Struct({
+  id: Schema.Number,
+  username: Schema.String,
+  name: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => "" }),
+  iso_639_1: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => "" }),
+  iso_3166_1: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => "" }),
+  include_adult: Schema.optionalWith(Schema.Boolean, { default: () => false })
+})
+
+const toAccount = (body: typeof AccountResponse.Type): Account =>
+  new Account({
+    id: body.id,
+    username: body.username,
+    name: body.name ?? "",
+    languageCode: body.iso_639_1 ?? "",
+    countryCode: body.iso_3166_1 ?? "",
+    includeAdult: body.include_adult
+  }, { disableValidation: true })
 
 const V4_REQUEST_TOKEN_LIFETIME = Duration.minutes(15)
 
@@ -303,6 +333,15 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
       Effect.withSpan("AuthService.deleteSession", spanOptions)
     )
 
+  const getAccount = (session: Session | Secret) =>
+    send({
+      method: "GET",
+      path: paths.account,
+      session: session instanceof Session ? session : new Session({ sessionId: toRedacted(session) }, trusted),
+      response: AccountResponse,
+      errors: []
+    }).pipe(Effect.map(toAccount), Effect.withSpan("AuthService.getAccount", spanOptions))
+
   const createGuestSession = send({
     method: "GET",
     path: paths.guestSession,
@@ -413,6 +452,7 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
     createSession,
     createSessionFromV4,
     deleteSession,
+    getAccount,
     createGuestSession,
     login,
     approvalUrl,

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 export * from "./AccessToken.js"
+export * from "./Account.js"
 export * from "./Approval.js"
 export * from "./AuthService.js"
 export * from "./RequestToken.js"

@@ -23,7 +23,9 @@ describe("docs", () => {
         "docs/configuration.md",
         "docs/development.md",
         "docs/errors-and-retries.md",
-        "docs/testing.md"
+        "docs/testing.md",
+        "docs/web-login.md",
+        "examples/README.md"
       ]
     ) {
       const base = new URL(`../${doc}`, import.meta.url)

@@ -86,6 +86,11 @@ export interface FakeTmdbOptions {
   readonly faults?: RandomFaults
   /** How long a v3 request token lives. Default 60 minutes, as on TMDB. */
   readonly requestTokenLifetime?: Duration.DurationInput
+  /**
+   * The v3 approval page asks, as TMDB's does: Approve and Deny buttons (and which user), which redirect to
+   * `redirect_to` with `approved=true` or `denied=true`. Default false: the page approves at once, as the first user.
+   */
+  readonly interactiveApproval?: boolean
   /** How long a guest session lives. Default 24 hours, as on TMDB. */
   readonly guestSessionLifetime?: Duration.DurationInput
   /**
@@ -537,7 +542,14 @@ export class Engine {
     }
     const approval = /^\/authenticate\/([^/]+)$/.exec(request.url.pathname)
     if (request.method === "GET" && approval !== null) {
-      return this.approvalPage(request, now, decodeURIComponent(approval[1]!))
+      const token = decodeURIComponent(approval[1]!)
+      return this.options.interactiveApproval === true
+        ? this.approvalForm(request, now, token)
+        : this.approvalPage(request, now, token)
+    }
+    const decision = /^\/authenticate\/([^/]+)\/(allow|deny)$/.exec(request.url.pathname)
+    if (request.method === "POST" && decision !== null && this.options.interactiveApproval === true) {
+      return this.approvalDecision(request, now, decodeURIComponent(decision[1]!), decision[2] === "allow")
     }
     if (request.method === "GET" && request.url.pathname === "/auth/access") {
       return this.approvalPageV4(request, now, request.url.searchParams.get("request_token") ?? "")
@@ -586,9 +598,57 @@ export class Engine {
     const redirectTo = request.url.searchParams.get("redirect_to")
     if (!approved) return this.page(request, now, 404, "<h1>Invalid or expired request token</h1>")
     if (redirectTo === null) return this.page(request, now, 200, "<h1>Approved</h1><p>You can close this page.</p>")
-    const target = new URL(redirectTo)
+    const target = URL.canParse(redirectTo) ? new URL(redirectTo) : undefined
+    if (target === undefined) return this.page(request, now, 400, "<h1>redirect_to is not a URL</h1>")
     target.searchParams.set("request_token", token)
     target.searchParams.set("approved", "true")
+    return this.page(request, now, 302, "", { location: target.toString() })
+  }
+
+  /** The asking approval page (`interactiveApproval`): who is signing in, Approve and Deny. */
+  private approvalForm(request: IncomingRequest, now: number, token: string): Outcome {
+    if (this.usableToken(token, now) === undefined) {
+      return this.page(request, now, 404, "<h1>Invalid or expired request token</h1>")
+    }
+    const redirectTo = request.url.searchParams.get("redirect_to") ?? ""
+    const escape = (text: string) =>
+      text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" })[c]!)
+    const action = `/authenticate/${encodeURIComponent(token)}`
+    const users = Array.from(this.users.keys(), (name) => `<option>${escape(name)}</option>`).join("")
+    return this.page(
+      request,
+      now,
+      200,
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Approve sign-in - FakeTmdb</title></head><body>` +
+        `<h1>An application wants to sign you in with your TMDB account</h1>` +
+        `<form method="post" action="${action}/allow"><label>Signed in on TMDB as <select name="username">${users}</select></label>` +
+        `<input type="hidden" name="redirect_to" value="${escape(redirectTo)}">` +
+        `<button id="approve" type="submit">Approve</button></form>` +
+        `<form method="post" action="${action}/deny"><input type="hidden" name="redirect_to" value="${
+          escape(redirectTo)
+        }">` +
+        `<button id="deny" type="submit">Deny</button></form></body></html>`
+    )
+  }
+
+  /** The buttons of the asking page: approve (as the chosen user) or deny, then TMDB's redirect. */
+  private approvalDecision(request: IncomingRequest, now: number, token: string, allow: boolean): Outcome {
+    const form = new URLSearchParams(request.body)
+    const username = form.get("username") ?? undefined
+    const refused = this.usableToken(token, now) === undefined
+      ? "UnknownRequestToken"
+      : allow
+      ? this.approve(token, username)
+      : this.deny(token)
+    if (refused !== undefined) return this.page(request, now, 404, "<h1>Invalid or expired request token</h1>")
+    const redirectTo = form.get("redirect_to") ?? ""
+    if (redirectTo === "") {
+      return this.page(request, now, 200, `<h1>${allow ? "Approved" : "Denied"}</h1><p>You can close this page.</p>`)
+    }
+    const target = URL.canParse(redirectTo) ? new URL(redirectTo) : undefined
+    if (target === undefined) return this.page(request, now, 400, "<h1>redirect_to is not a URL</h1>")
+    target.searchParams.set("request_token", token)
+    target.searchParams.set(allow ? "approved" : "denied", "true")
     return this.page(request, now, 302, "", { location: target.toString() })
   }
 
@@ -652,7 +712,7 @@ export class Engine {
   private logRequest(request: IncomingRequest, now: number, status: number, statusCode: number | undefined) {
     // The approval page carries the request token in its path: log the route, not the token.
     // The query is never logged: the legacy GET forms carry the password and the request token in it.
-    const path = request.url.pathname.replace(/^\/authenticate\/[^/]+$/, "/authenticate/:request_token")
+    const path = request.url.pathname.replace(/^\/authenticate\/[^/]+/, "/authenticate/:request_token")
     const route = `${request.method} ${path}`
     const body = parseBody(request.body)
     const entry = {

@@ -1,5 +1,5 @@
 /**
- * vitest globalSetup: the real components the tests run against (Debian's redis-server) are installed when missing
+ * vitest globalSetup: the real components the tests run against (Debian's redis-server and chromium) are installed when missing
  * and the machine allows it (root with apt-get); otherwise the run stops with one sentence naming the command.
  * Nothing is skipped silently.
  */
@@ -29,4 +29,6 @@ export const ensure = (command: string, pkg: string): void => {
 
 export default function setup(): void {
   ensure("redis-server", "redis-server")
+  // The browser test drives Debian's Chromium with playwright-core (no browser download works offline).
+  if (process.env["CHROMIUM_PATH"] === undefined) ensure("chromium", "chromium")
 }

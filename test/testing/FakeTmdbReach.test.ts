@@ -238,3 +238,28 @@ describe("FakeTmdb routes of the app's own", () => {
     ).toThrow(/"watchlist" is not "METHOD \/path"/)
   })
 })
+
+describe("AuthService.getAccount against the fake", () => {
+  it.effect("answers who signed in; a deleted session is SessionNotFound (TMDB's 401, code 3)", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      const session = yield* auth.login({ username: "jane", password: "jane-pw" })
+      const account = yield* auth.getAccount(session)
+      expect(account).toMatchObject({
+        username: "jane",
+        name: "Jane Doe",
+        languageCode: "en",
+        countryCode: "US",
+        includeAdult: false
+      })
+      expect(typeof account.id).toBe("number")
+      expect(yield* auth.getAccount(Redacted.value(session.sessionId))).toEqual(account)
+      yield* auth.deleteSession(session)
+      const error = yield* Effect.flip(auth.getAccount(session))
+      expect(error).toMatchObject({ _tag: "SessionNotFound", statusCode: 3, httpStatus: 401 })
+    }).pipe(
+      Effect.provide(
+        FakeTmdb.layerAuthService({ users: [{ username: "jane", password: "jane-pw", name: "Jane Doe" }] })
+      )
+    ))
+})

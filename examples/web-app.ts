@@ -1,0 +1,105 @@
+/**
+ * "Sign in with TMDB" in a small Effect web app: a page with a sign-in link, TMDB's approval, "Signed in as <username>"
+ * and a sign-out button; a JSON route that needs a signed-in user.
+ *
+ * Offline by default: it starts FakeTmdb.serve with an approval page that asks (Approve / Deny) as TMDB's does.
+ * With TMDB_ACCESS_TOKEN (or TMDB_API_KEY) set it signs in with live TMDB instead. It makes its own signing key
+ * unless TMDB_WEB_SIGNING_KEY is set, listens on 127.0.0.1 (PORT, default a free port) and prints its URL.
+ *
+ * Run: npm run example:web
+ */
+import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Config, Console, Effect, Layer, Option, Redacted } from "effect"
+import { AuthService, TmdbConfig, TmdbHttpClient } from "effect-tmdb-auth"
+import { FakeTmdb } from "effect-tmdb-auth/testing"
+import { CurrentAccount, TmdbWebLogin, WebSessionStore } from "effect-tmdb-auth/web"
+import { randomBytes } from "node:crypto"
+import { createServer } from "node:http"
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" })[c]!)
+
+const layout = (body: string) =>
+  HttpServerResponse.html(
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Movie night</title>` +
+      `<style>body{font-family:sans-serif;max-width:32rem;margin:4rem auto}button,a.button{font-size:1rem;padding:.5rem 1rem}</style>` +
+      `</head><body><h1>Movie night</h1>${body}</body></html>`
+  )
+
+/** The home page: who is signed in, or the sign-in link. */
+const home = Effect.gen(function*() {
+  const web = yield* TmdbWebLogin
+  const signedIn = yield* web.current(yield* HttpServerRequest.HttpServerRequest)
+  return Option.match(signedIn, {
+    onNone: () =>
+      layout(`<p id="status">You are not signed in.</p>
+<p><a class="button" id="sign-in" href="${web.prefix}/login?returnTo=%2F">Sign in with TMDB</a></p>`),
+    onSome: ({ account }) =>
+      layout(`<p id="status">Signed in as <strong id="username">${escapeHtml(account.username)}</strong></p>
+<form method="post" action="${web.prefix}/logout"><button id="sign-out" type="submit">Sign out</button></form>`)
+  })
+})
+
+/** A JSON route for signed-in users only: 401 without a session. */
+const api = HttpRouter.empty.pipe(
+  HttpRouter.get(
+    "/api/me",
+    Effect.map(
+      CurrentAccount,
+      (account) => HttpServerResponse.unsafeJson({ id: account.id, username: account.username })
+    )
+  ),
+  TmdbWebLogin.requireSignIn({ unauthenticated: "json" })
+)
+
+const app = Effect.gen(function*() {
+  const web = yield* TmdbWebLogin
+  return HttpRouter.empty.pipe(HttpRouter.get("/", home), HttpRouter.concat(web.router), HttpRouter.concat(api))
+})
+
+/** TMDB: live with a credential in the environment, else FakeTmdb on a free port with the asking approval page. */
+const tmdb = Layer.unwrapScoped(Effect.gen(function*() {
+  const live = (yield* Config.option(Config.string("TMDB_ACCESS_TOKEN"))).pipe(
+    Option.orElse(() => Option.none<string>())
+  )
+  const apiKey = yield* Config.option(Config.string("TMDB_API_KEY"))
+  if (Option.isSome(live) || Option.isSome(apiKey)) {
+    yield* Console.log("Signing in with live TMDB (TMDB_ACCESS_TOKEN / TMDB_API_KEY is set).")
+    return AuthService.layerLive
+  }
+  const fake = yield* FakeTmdb.serve({ interactiveApproval: true })
+  yield* Console.log(`Signing in with FakeTmdb at ${fake.url} (user demo; set TMDB_ACCESS_TOKEN for live TMDB).`)
+  return AuthService.layer.pipe(
+    Layer.provide(TmdbHttpClient.layer),
+    Layer.provideMerge(
+      TmdbConfig.layer({ accessToken: FakeTmdb.defaults.accessToken, baseUrl: fake.url, webBaseUrl: fake.url })
+    )
+  )
+}))
+
+const main = Effect.gen(function*() {
+  const port = yield* Config.integer("PORT").pipe(Config.withDefault(0))
+  // The signing key: TMDB_WEB_SIGNING_KEY, or one made now (sessions then end when the app stops).
+  const signingKey = yield* Config.redacted("TMDB_WEB_SIGNING_KEY").pipe(
+    Config.withDefault(Redacted.make(randomBytes(32).toString("base64url")))
+  )
+  const server = yield* Layer.build(NodeHttpServer.layer(createServer, { port, host: "127.0.0.1" }))
+  const address = (yield* Effect.provide(HttpServer.HttpServer, server)).address as HttpServer.TcpAddress
+  const publicUrl = yield* Config.string("PUBLIC_URL").pipe(Config.withDefault(`http://127.0.0.1:${address.port}`))
+  const services = yield* Layer.build(
+    TmdbWebLogin.layer({ publicUrl, signingKey }).pipe(
+      Layer.provideMerge(WebSessionStore.layerMemory),
+      Layer.provideMerge(tmdb)
+    )
+  )
+  const router = yield* Effect.provide(app, services)
+  yield* HttpServer.serveEffect(router).pipe(Effect.provide(services), Effect.provide(server))
+  yield* Console.log(`Example app: ${publicUrl}  (Ctrl-C to stop)`)
+  return yield* Effect.never
+}).pipe(Effect.scoped)
+
+NodeRuntime.runMain(main)

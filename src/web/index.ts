@@ -1,0 +1,7 @@
+/**
+ * `effect-tmdb-auth/web`: "Sign in with TMDB" for `@effect/platform` HttpServer apps.
+ *
+ * @since 0.5.0
+ */
+export * from "./TmdbWebLogin.js"
+export * from "./WebSessionStore.js"

@@ -1,0 +1,415 @@
+/**
+ * The web login over real sockets on 127.0.0.1, driven with fetch (a cookie jar of our own): the plain router and
+ * the HttpApi flavour with their middlewares, the storage options (memory, files, a real redis-server), lifetimes,
+ * a session TMDB forgot, logout when TMDB fails, cookie flags, and configuration mistakes.
+ */
+import {
+  HttpApi,
+  HttpApiBuilder,
+  HttpApiEndpoint,
+  HttpApiGroup,
+  HttpRouter,
+  HttpServer,
+  HttpServerResponse
+} from "@effect/platform"
+import { NodeContext, NodeHttpServer } from "@effect/platform-node"
+import { ConfigError, ConfigProvider, Context, Effect, Either, Layer, Redacted, Schema } from "effect"
+import { Redis } from "ioredis"
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import { createServer } from "node:http"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { AuthService, TmdbConfig, TmdbHttpClient } from "../../src/index.js"
+import type { FakeTmdbServer } from "../../src/testing/index.js"
+import { FakeTmdb, Fault } from "../../src/testing/index.js"
+import type { TmdbWebLoginOptions } from "../../src/web/index.js"
+import {
+  CurrentAccount,
+  layerTmdbAuthHandlers,
+  SignedIn,
+  TmdbAuthGroup,
+  TmdbSignIn,
+  TmdbWebLogin,
+  WebSessionStore
+} from "../../src/web/index.js"
+import { type RedisServer, startRedis } from "../support/redis.js"
+
+const KEY = "0123456789abcdef0123456789abcdef-test-key"
+
+/** A browser, for fetch: keeps cookies, follows no redirect by itself. */
+class Browser {
+  readonly cookies = new Map<string, string>()
+  readonly setCookies: Array<string> = []
+  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
+    const cookie = Array.from(this.cookies, ([name, value]) => `${name}=${value}`).join("; ")
+    const response = await fetch(url, {
+      ...init,
+      redirect: "manual",
+      headers: { ...(init.headers as Record<string, string> | undefined), ...(cookie === "" ? {} : { cookie }) }
+    })
+    for (const header of response.headers.getSetCookie()) {
+      this.setCookies.push(header)
+      const [pair = ""] = header.split(";")
+      const at = pair.indexOf("=")
+      const name = pair.slice(0, at)
+      if (/Max-Age=0/i.test(header)) this.cookies.delete(name)
+      else this.cookies.set(name, pair.slice(at + 1))
+    }
+    return response
+  }
+  /** The whole sign-in: login, TMDB's (the fake's, approving at once) page, callback. */
+  async signIn(app: string, returnTo = "/"): Promise<Response> {
+    const login = await this.fetch(`${app}/auth/tmdb/login?returnTo=${encodeURIComponent(returnTo)}`)
+    expect(login.status).toBe(302)
+    const approval = await this.fetch(login.headers.get("location")!)
+    expect(approval.status).toBe(302)
+    return this.fetch(approval.headers.get("location")!)
+  }
+}
+
+const me = HttpRouter.empty.pipe(
+  HttpRouter.get("/api/me", Effect.map(CurrentAccount, (a) => HttpServerResponse.unsafeJson({ username: a.username }))),
+  TmdbWebLogin.requireSignIn()
+)
+
+interface Running {
+  readonly app: string
+  readonly fake: FakeTmdbServer
+}
+
+const authOver = (fake: FakeTmdbServer) =>
+  AuthService.layer.pipe(
+    Layer.provide(TmdbHttpClient.layer),
+    Layer.provideMerge(TmdbConfig.layer({
+      accessToken: FakeTmdb.defaults.accessToken,
+      baseUrl: fake.url,
+      webBaseUrl: fake.url,
+      retry: { maxRetries: 1 }
+    }))
+  )
+
+/** A server on a free port, then the fake, AuthService, a store and the web login, for one scope. */
+const services = <E>(store: Layer.Layer<WebSessionStore, E>, options: Partial<TmdbWebLoginOptions>) =>
+  Effect.gen(function*() {
+    const fake = yield* FakeTmdb.serve()
+    const server = yield* Layer.build(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
+    const address = Context.get(server, HttpServer.HttpServer).address as HttpServer.TcpAddress
+    const app = `http://127.0.0.1:${address.port}`
+    const context = yield* Layer.build(
+      TmdbWebLogin.layer({ publicUrl: app, signingKey: KEY, ...options }).pipe(
+        Layer.provideMerge(store),
+        Layer.provideMerge(authOver(fake))
+      )
+    )
+    return { app, fake, server, context }
+  })
+
+/** The plain HttpRouter flavour. */
+const withRouterApp = <E>(
+  store: Layer.Layer<WebSessionStore, E>,
+  f: (running: Running) => Promise<void>,
+  options: Partial<TmdbWebLoginOptions> = {}
+) =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const { app, context, fake, server } = yield* services(store, options)
+    const web = Context.get(context, TmdbWebLogin)
+    const router = HttpRouter.empty.pipe(HttpRouter.concat(web.router), HttpRouter.concat(me))
+    yield* HttpServer.serveEffect(router).pipe(Effect.provide(context), Effect.provide(server))
+    yield* Effect.promise(() => f({ app, fake }))
+  })))
+
+const sessionCount = (fake: FakeTmdbServer) => Effect.runPromise(Effect.map(fake.sessions, (s) => s.length))
+
+describe("the web login as a plain HttpRouter, sessions in memory", () => {
+  it(
+    "signs in: 303 to returnTo with an opaque session cookie; the middleware gives the account; logout ends both sessions",
+    async () => {
+      await withRouterApp(WebSessionStore.layerMemory, async ({ app, fake }) => {
+        const browser = new Browser()
+        expect((await browser.fetch(`${app}/api/me`)).status).toBe(401)
+        const callback = await browser.signIn(app, "/movies?page=2")
+        expect(callback.status).toBe(303)
+        expect(callback.headers.get("location")).toBe("/movies?page=2")
+        const cookie = browser.setCookies.find((c) => c.startsWith("tmdb_session="))!
+        expect(cookie).toMatch(/; Max-Age=2592000; Path=\/; HttpOnly; SameSite=Lax$/)
+        expect(cookie).not.toContain("Secure")
+        const tmdbSession = Redacted.value((await Effect.runPromise(fake.sessions))[0]!.sessionId)
+        expect(browser.cookies.get("tmdb_session")).not.toContain(tmdbSession)
+        const answer = await browser.fetch(`${app}/api/me`)
+        expect(await answer.json()).toEqual({ username: "demo" })
+
+        const logout = await browser.fetch(`${app}/auth/tmdb/logout`, { method: "POST", headers: { origin: app } })
+        expect(logout.status).toBe(303)
+        expect(browser.cookies.has("tmdb_session")).toBe(false)
+        expect(await sessionCount(fake)).toBe(0)
+        expect((await browser.fetch(`${app}/api/me`)).status).toBe(401)
+      })
+    },
+    30_000
+  )
+
+  it("a 401 from the middleware is JSON; an unknown or tampered cookie is no session", async () => {
+    await withRouterApp(WebSessionStore.layerMemory, async ({ app }) => {
+      const anonymous = await fetch(`${app}/api/me`)
+      expect(anonymous.status).toBe(401)
+      expect(await anonymous.json()).toEqual({ _tag: "Unauthorized", message: "Sign in with TMDB first." })
+      const browser = new Browser()
+      await browser.signIn(app)
+      const value = browser.cookies.get("tmdb_session")!
+      browser.cookies.set("tmdb_session", `${value.slice(0, -2)}AA`)
+      expect((await browser.fetch(`${app}/api/me`)).status).toBe(401)
+    })
+  }, 30_000)
+
+  it(
+    "a callback without the login cookie, or after loginTimeout, is refused with 400 and creates nothing",
+    async () => {
+      await withRouterApp(WebSessionStore.layerMemory, async ({ app, fake }) => {
+        const browser = new Browser()
+        const login = await browser.fetch(`${app}/auth/tmdb/login`)
+        const approval = await browser.fetch(login.headers.get("location")!)
+        const callback = approval.headers.get("location")!
+        const stranger = await fetch(callback, { redirect: "manual" })
+        expect(stranger.status).toBe(400)
+        expect(await stranger.text()).toContain("Sign-in refused")
+        await new Promise((resolve) => setTimeout(resolve, 1100))
+        const late = await browser.fetch(callback)
+        expect(late.status).toBe(400)
+        expect(await sessionCount(fake)).toBe(0)
+      }, { loginTimeout: "1 second" })
+    },
+    30_000
+  )
+
+  it("a session ends after absoluteTimeout, and after idleTimeout without use", async () => {
+    await withRouterApp(WebSessionStore.layerMemory, async ({ app }) => {
+      const browser = new Browser()
+      await browser.signIn(app)
+      expect((await browser.fetch(`${app}/api/me`)).status).toBe(200)
+      await new Promise((resolve) => setTimeout(resolve, 1600))
+      expect((await browser.fetch(`${app}/api/me`)).status).toBe(401)
+    }, { absoluteTimeout: "1500 millis" })
+    await withRouterApp(WebSessionStore.layerMemory, async ({ app }) => {
+      const browser = new Browser()
+      await browser.signIn(app)
+      await new Promise((resolve) => setTimeout(resolve, 1100))
+      expect((await browser.fetch(`${app}/api/me`)).status).toBe(401)
+    }, { idleTimeout: "1 second" })
+  }, 30_000)
+
+  it("a stored session TMDB answers 401/3 for is dropped at its next check", async () => {
+    await withRouterApp(WebSessionStore.layerMemory, async ({ app, fake }) => {
+      const browser = new Browser()
+      await browser.signIn(app)
+      expect((await browser.fetch(`${app}/api/me`)).status).toBe(200)
+      // The user revoked the session on TMDB (here: deleted through the API behind the app's back).
+      const [live] = await Effect.runPromise(fake.sessions)
+      await fetch(`${fake.url}/3/authentication/session`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${FakeTmdb.defaults.accessToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ session_id: Redacted.value(live!.sessionId) })
+      })
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect((await browser.fetch(`${app}/api/me`)).status).toBe(401)
+      const requests = await Effect.runPromise(fake.requests)
+      expect(requests.at(-1)).toMatchObject({ path: "/3/account", status: 401, statusCode: 3 })
+    }, { revalidateAfter: "10 millis" })
+  }, 30_000)
+
+  it(
+    "logout: TMDB failing to delete is logged, the local session is removed and the cookie cleared anyway",
+    async () => {
+      await withRouterApp(WebSessionStore.layerMemory, async ({ app, fake }) => {
+        const browser = new Browser()
+        await browser.signIn(app)
+        await Effect.runPromise(
+          fake.fail("DELETE /3/authentication/session", Fault.InternalError(), Fault.InternalError())
+        )
+        const logout = await browser.fetch(`${app}/auth/tmdb/logout`, { method: "POST", headers: { origin: app } })
+        expect(logout.status).toBe(303)
+        expect(browser.cookies.has("tmdb_session")).toBe(false)
+        expect(await sessionCount(fake)).toBe(1)
+        expect((await browser.fetch(`${app}/api/me`)).status).toBe(401)
+      })
+    },
+    30_000
+  )
+
+  it("logout from another origin is refused with 403 (Origin or Sec-Fetch-Site), the session kept", async () => {
+    await withRouterApp(WebSessionStore.layerMemory, async ({ app, fake }) => {
+      const browser = new Browser()
+      await browser.signIn(app)
+      for (const headers of [{ origin: "https://evil.example" }, { "sec-fetch-site": "cross-site" }]) {
+        const refused = await browser.fetch(`${app}/auth/tmdb/logout`, { method: "POST", headers })
+        expect(refused.status).toBe(403)
+      }
+      expect((await browser.fetch(`${app}/api/me`)).status).toBe(200)
+      expect(await sessionCount(fake)).toBe(1)
+    })
+  }, 30_000)
+
+  it("cookies are Secure when the app's public URL is https", async () => {
+    await withRouterApp(WebSessionStore.layerMemory, async ({ app }) => {
+      const login = await fetch(`${app}/auth/tmdb/login`, { redirect: "manual" })
+      expect(login.headers.get("set-cookie")).toMatch(
+        /^tmdb_login=.*; Path=\/auth\/tmdb; HttpOnly; Secure; SameSite=Lax$/
+      )
+      expect(new URL(login.headers.get("location")!).searchParams.get("redirect_to")).toBe(
+        "https://app.example/auth/tmdb/callback"
+      )
+    }, { publicUrl: "https://app.example" })
+  }, 30_000)
+})
+
+describe("the web login's storage", () => {
+  it(
+    "files (KeyValueStore.layerFileSystem): one file per session, holding neither the cookie nor a readable key",
+    async () => {
+      const directory = mkdtempSync(join(tmpdir(), "tmdb-web-sessions-"))
+      await withRouterApp(
+        WebSessionStore.layerFileSystem(directory).pipe(Layer.provide(NodeContext.layer)),
+        async ({ app }) => {
+          const browser = new Browser()
+          await browser.signIn(app)
+          expect((await browser.fetch(`${app}/api/me`)).status).toBe(200)
+          const files = readdirSync(directory)
+          expect(files.filter((f) => f.startsWith("session"))).toHaveLength(1)
+          const cookie = browser.cookies.get("tmdb_session")!
+          for (const file of files) {
+            expect(file).not.toContain(cookie.split(".")[0])
+            expect(readFileSync(join(directory, file), "utf8")).not.toContain(cookie.split(".")[0])
+          }
+        }
+      )
+    },
+    30_000
+  )
+
+  describe("Redis (a real redis-server)", () => {
+    let redis: RedisServer
+    beforeAll(async () => {
+      redis = await startRedis()
+    }, 20_000)
+    afterAll(() => redis?.stop())
+
+    it("entries carry a TTL of the idle lifetime; two app instances share the sessions", async () => {
+      const store = WebSessionStore.layerRedis({ host: "127.0.0.1", port: redis.port, prefix: "test-web:" })
+      const client = new Redis({ host: "127.0.0.1", port: redis.port })
+      try {
+        await withRouterApp(store, async ({ app }) => {
+          const browser = new Browser()
+          await browser.signIn(app)
+          const keys = await client.keys("test-web:*")
+          expect(keys).toHaveLength(1)
+          const ttl = await client.pttl(keys[0]!)
+          expect(ttl).toBeGreaterThan(50_000)
+          expect(ttl).toBeLessThanOrEqual(60_000)
+          // A second instance with the same key and Redis knows the browser.
+          await withRouterApp(store, async ({ app: second }) => {
+            expect((await browser.fetch(`${second}/api/me`)).status).toBe(200)
+          }, { idleTimeout: "1 minute" })
+          expect((await browser.fetch(`${app}/api/me`)).status).toBe(200)
+          await browser.fetch(`${app}/auth/tmdb/logout`, { method: "POST", headers: { origin: app } })
+          expect(await client.keys("test-web:*")).toEqual([])
+        }, { idleTimeout: "1 minute" })
+      } finally {
+        client.disconnect()
+      }
+    }, 30_000)
+  })
+})
+
+describe("the web login as an HttpApiGroup with the TmdbSignIn middleware", () => {
+  class Me extends HttpApiGroup.make("me")
+    .add(HttpApiEndpoint.get("me", "/api/me").addSuccess(Schema.Struct({ username: Schema.String })))
+    .middleware(TmdbSignIn)
+  {}
+  class Api extends HttpApi.make("app").add(TmdbAuthGroup).add(Me) {}
+  const MeLive = HttpApiBuilder.group(
+    Api,
+    "me",
+    (handlers) => handlers.handle("me", () => Effect.map(SignedIn, ({ account }) => ({ username: account.username })))
+  )
+  const ApiLive = HttpApiBuilder.api(Api).pipe(
+    Layer.provide([layerTmdbAuthHandlers(Api), MeLive]),
+    Layer.provide(TmdbSignIn.layer)
+  )
+
+  it("signs in through the group's routes; the middleware answers 401 JSON without a session", async () => {
+    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const { app, context, fake, server } = yield* services(WebSessionStore.layerMemory, {})
+      yield* Layer.build(
+        HttpApiBuilder.serve().pipe(
+          Layer.provide(ApiLive),
+          Layer.provide(Layer.succeedContext(context)),
+          Layer.provide(Layer.succeedContext(server))
+        )
+      )
+      yield* Effect.promise(async () => {
+        const anonymous = await fetch(`${app}/api/me`)
+        expect(anonymous.status).toBe(401)
+        expect(await anonymous.json()).toMatchObject({ _tag: "Unauthorized" })
+        const browser = new Browser()
+        const callback = await browser.signIn(app, "/welcome")
+        expect([callback.status, callback.headers.get("location")]).toEqual([303, "/welcome"])
+        expect(await (await browser.fetch(`${app}/api/me`)).json()).toEqual({ username: "demo" })
+        const crossSite = await browser.fetch(`${app}/auth/tmdb/logout`, {
+          method: "POST",
+          headers: { origin: "https://evil.example" }
+        })
+        expect(crossSite.status).toBe(403)
+        const logout = await browser.fetch(`${app}/auth/tmdb/logout`, { method: "POST", headers: { origin: app } })
+        expect(logout.status).toBe(303)
+        expect(await sessionCount(fake)).toBe(0)
+        expect((await browser.fetch(`${app}/api/me`)).status).toBe(401)
+      })
+    })))
+  }, 30_000)
+})
+
+describe("the web login's configuration", () => {
+  const build = (layer: Layer.Layer<TmdbWebLogin, ConfigError.ConfigError, AuthService | WebSessionStore>) =>
+    Effect.runPromise(
+      Effect.either(Effect.scoped(Layer.build(layer.pipe(
+        Layer.provide(WebSessionStore.layerMemory),
+        Layer.provide(FakeTmdb.layerAuthService())
+      ))))
+    )
+
+  it("a short signing key, a bad public URL or prefix are ConfigErrors naming the setting", async () => {
+    for (
+      const [options, setting] of [
+        [{ publicUrl: "http://127.0.0.1", signingKey: "short" }, "signingKey"],
+        [{ publicUrl: "not a url", signingKey: KEY }, "publicUrl"],
+        [{ publicUrl: "ftp://app.example", signingKey: KEY }, "publicUrl"],
+        [{ publicUrl: "http://127.0.0.1", signingKey: KEY, prefix: "auth" }, "prefix"],
+        [{ publicUrl: "http://127.0.0.1", signingKey: KEY, idleTimeout: 0 }, "idleTimeout"]
+      ] as const
+    ) {
+      const result = await build(TmdbWebLogin.layer(options))
+      expect(Either.isLeft(result)).toBe(true)
+      const error = Either.getLeft(result)
+      expect(String(error.pipe((e) => e._tag === "Some" ? e.value : undefined))).toContain(`Invalid data at ${setting}`)
+    }
+  })
+
+  it("layerConfig reads TMDB_WEB_PUBLIC_URL and TMDB_WEB_SIGNING_KEY; a missing or short key fails at startup", async () => {
+    const withEnv = (env: Record<string, string>) =>
+      Effect.runPromise(Effect.either(
+        Effect.scoped(Layer.build(
+          TmdbWebLogin.layerConfig().pipe(
+            Layer.provide(WebSessionStore.layerMemory),
+            Layer.provide(FakeTmdb.layerAuthService())
+          )
+        )).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))))
+      ))
+    const missing = await withEnv({ TMDB_WEB_PUBLIC_URL: "http://127.0.0.1" })
+    expect(Either.isLeft(missing) && String(missing.left)).toContain("TMDB_WEB_SIGNING_KEY")
+    const short = await withEnv({ TMDB_WEB_PUBLIC_URL: "http://127.0.0.1", TMDB_WEB_SIGNING_KEY: "too-short" })
+    expect(Either.isLeft(short) && String(short.left)).toContain("at least 32 characters")
+    expect(Either.isLeft(short) && String(short.left)).not.toContain("too-short")
+    const good = await withEnv({ TMDB_WEB_PUBLIC_URL: "http://127.0.0.1", TMDB_WEB_SIGNING_KEY: KEY })
+    expect(Either.isRight(good)).toBe(true)
+  })
+})
