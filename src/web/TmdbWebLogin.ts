@@ -329,10 +329,16 @@ const make = (settings: Settings) =>
             yield* remove(hash)
             return Option.none()
           }
-          // Another failure (TMDB unreachable, rate limited) keeps the session: checked again next time.
-          if (Either.isRight(checked)) stored = { ...stored, account: checked.right, checkedAt: now }
+          // Another failure (TMDB unreachable, rate limited) keeps the session, checked again after revalidateAfter
+          // (not on every request while TMDB is down).
+          const checkedAt = yield* Clock.currentTimeMillis
+          stored = Either.isRight(checked)
+            ? { ...stored, account: checked.right, checkedAt, lastSeenAt: checkedAt }
+            : { ...stored, checkedAt, lastSeenAt: checkedAt }
+          yield* write(hash, stored, checkedAt)
+          return Option.some({ session, account: stored.account })
         }
-        if (now - stored.lastSeenAt >= TOUCH_MILLIS || stored.checkedAt === now) {
+        if (now - stored.lastSeenAt >= TOUCH_MILLIS) {
           stored = { ...stored, lastSeenAt: now }
           yield* write(hash, stored, now)
         }

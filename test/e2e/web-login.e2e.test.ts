@@ -217,6 +217,23 @@ describe("the web login as a plain HttpRouter, sessions in memory", () => {
     }, { revalidateAfter: "10 millis" })
   }, 30_000)
 
+  it("a session is kept when TMDB cannot be asked at its check, and not asked again on every request", async () => {
+    await withRouterApp(WebSessionStore.layerMemory, async ({ app, fake }) => {
+      const browser = new Browser()
+      await browser.signIn(app)
+      await Effect.runPromise(fake.fail("GET /3/account", ...Array.from({ length: 4 }, () => Fault.Unavailable())))
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const accountCalls = async () =>
+        (await Effect.runPromise(fake.requests)).filter((r) => r.path === "/3/account").length
+      const before = await accountCalls()
+      expect((await browser.fetch(`${app}/api/me`)).status).toBe(200)
+      const afterCheck = await accountCalls()
+      expect(afterCheck).toBeGreaterThan(before)
+      expect((await browser.fetch(`${app}/api/me`)).status).toBe(200)
+      expect(await accountCalls()).toBe(afterCheck)
+    }, { revalidateAfter: "250 millis" })
+  }, 30_000)
+
   it(
     "logout: TMDB failing to delete is logged, the local session is removed and the cookie cleared anyway",
     async () => {
