@@ -732,7 +732,10 @@ export const layerTmdbAuthHandlers = <ApiId extends string, Groups extends HttpA
 export class TmdbSignIn extends HttpApiMiddleware.Tag<TmdbSignIn>()("effect-tmdb-auth/web/TmdbSignIn", {
   failure: Unauthorized,
   provides: SignedIn,
-  security: { cookie: HttpApiSecurity.apiKey({ in: "cookie", key: sessionCookieName }) }
+  security: {
+    /** The session cookie, `tmdb_session`: an opaque signed id, looked up in the `WebSessionStore`. */
+    cookie: HttpApiSecurity.apiKey({ in: "cookie", key: sessionCookieName })
+  }
 }) {
   /** Its implementation, over the app's `TmdbWebLogin`. */
   static readonly layer: Layer.Layer<TmdbSignIn, never, TmdbWebLogin> = Layer.effect(
