@@ -157,6 +157,11 @@ export const fakeServer = Command.make(
   },
   (flags) =>
     Effect.gen(function*() {
+      if (!(flags.port >= 0 && flags.port <= 65535)) {
+        return yield* Effect.fail(
+          new UsageError({ message: `--port must be from 0 (a free port) to 65535, not ${flags.port}` })
+        )
+      }
       if (Option.isSome(flags.rateLimit) && flags.rateLimit.value < 0) {
         return yield* Effect.fail(
           new UsageError({

@@ -36,9 +36,11 @@ const DurationText = Schema.transformOrFail(
             )
           ),
         onSome: (duration) =>
-          Duration.isFinite(duration)
+          Duration.isFinite(duration) && Duration.toMillis(duration) > 0 && !text.trim().startsWith("-")
             ? ParseResult.succeed(duration)
-            : ParseResult.fail(new ParseResult.Type(ast, text, "expected a finite duration"))
+            : ParseResult.fail(
+              new ParseResult.Type(ast, text, "expected a positive, finite duration (the clock only moves forward)")
+            )
       }),
     encode: (duration) => ParseResult.succeed(Duration.format(duration))
   }

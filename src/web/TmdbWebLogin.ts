@@ -230,6 +230,9 @@ const LoginBinding = Schema.parseJson(Schema.Struct({ h: Schema.String, r: Schem
 /** A session is written back at most once a minute while used (its idle clock), not on every request. */
 const TOUCH_MILLIS = 60_000
 
+/** How long a request waits for TMDB's answer when it checks a stored session. */
+const CHECK_TIMEOUT = Duration.seconds(3)
+
 const isSessionNotFound = (error: unknown) =>
   typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === "SessionNotFound"
 
@@ -245,6 +248,8 @@ const make = (settings: Settings) =>
     const sessionCookie = { httpOnly: true, sameSite: "lax", secure, path: "/" } as const
     const loginCookie = { httpOnly: true, sameSite: "lax", secure, path: `${base}${settings.prefix}` } as const
     const indexLock = yield* Effect.makeSemaphore(1)
+    // The last use is written back at most once a minute, and often enough for a short idle lifetime.
+    const touchMillis = Math.min(TOUCH_MILLIS, settings.idleMillis / 4)
 
     /** A `returnTo` that stays on this app: a same-origin path, else `/`. */
     const safeReturnTo = (returnTo: string | undefined): string => {
@@ -295,12 +300,18 @@ const make = (settings: Settings) =>
         )
       )
 
-    const remove = (hash: string) =>
+    const removeStrict = (hash: string) =>
       Effect.zipRight(
-        store.remove(storeKey(hash)).pipe(Effect.catchAll(() => Effect.void)),
+        store.remove(storeKey(hash)),
         updateIndex((index) => {
           delete index[hash]
         })
+      )
+    const remove = (hash: string) =>
+      removeStrict(hash).pipe(
+        Effect.catchAll((error) =>
+          Effect.logWarning(`TmdbWebLogin: session not removed from the store: ${error.message}`)
+        )
       )
 
     const lookup = (cookieValue: string): Effect.Effect<Option.Option<SignedInShape>> =>
@@ -323,7 +334,19 @@ const make = (settings: Settings) =>
         }
         const session = new Session({ sessionId: Redacted.make(stored.sessionId) })
         if (now - stored.checkedAt >= settings.revalidateMillis) {
-          const checked = yield* Effect.either(auth.getAccount(session))
+          // Bounded: the check runs inside the user's request, so a slow or failing TMDB (retries, Retry-After)
+          // must not hold the page; after CHECK_TIMEOUT the session is kept and checked again later.
+          const checked = yield* Effect.either(
+            auth.getAccount(session).pipe(
+              Effect.timeoutFail({
+                duration: CHECK_TIMEOUT,
+                onTimeout: () => ({ _tag: "Timeout", message: "no answer in time" })
+              })
+            )
+          )
+          if (Either.isLeft(checked) && checked.left._tag !== "SessionNotFound") {
+            yield* Effect.logWarning(`TmdbWebLogin: session not checked with TMDB (kept): ${checked.left.message}`)
+          }
           if (Either.isLeft(checked) && checked.left._tag === "SessionNotFound") {
             // TMDB no longer knows the session (deleted elsewhere, revoked): drop it here too.
             yield* remove(hash)
@@ -338,7 +361,7 @@ const make = (settings: Settings) =>
           yield* write(hash, stored, checkedAt)
           return Option.some({ session, account: stored.account })
         }
-        if (now - stored.lastSeenAt >= TOUCH_MILLIS) {
+        if (now - stored.lastSeenAt >= touchMillis) {
           stored = { ...stored, lastSeenAt: now }
           yield* write(hash, stored, now)
         }
@@ -355,12 +378,18 @@ const make = (settings: Settings) =>
       return cookie === undefined || cookie === "" ? Effect.succeedNone : lookup(cookie)
     }
 
-    const forget = (request: HttpServerRequest.HttpServerRequest) => {
+    const forgetStrict = (request: HttpServerRequest.HttpServerRequest) => {
       const cookie = request.cookies[sessionCookieName]
       if (cookie === undefined) return Effect.void
       return Effect.flatMap(verify(key, cookie), (id) =>
-        Option.isNone(id) ? Effect.void : Effect.flatMap(sha256(id.value), remove))
+        Option.isNone(id) ? Effect.void : Effect.flatMap(sha256(id.value), removeStrict))
     }
+    const forget = (request: HttpServerRequest.HttpServerRequest) =>
+      forgetStrict(request).pipe(
+        Effect.catchAll((error) =>
+          Effect.logWarning(`TmdbWebLogin: session not removed from the store: ${error.message}`)
+        )
+      )
 
     const login = (returnTo: string | undefined) =>
       Effect.gen(function*() {
@@ -514,7 +543,12 @@ const make = (settings: Settings) =>
             )
           )
         }
-        yield* forget(request)
+        // If the store cannot remove the session, saying "signed out" would leave the cookie usable: refuse instead.
+        const forgotten = yield* Effect.either(forgetStrict(request))
+        if (Either.isLeft(forgotten)) {
+          yield* Effect.logWarning(`TmdbWebLogin: sign-out failed, session store: ${forgotten.left.message}`)
+          return page(503, "Sign-out failed", "The app could not end your session. Try again in a moment.")
+        }
         return HttpServerResponse.redirect("/", { status: 303 }).pipe(
           HttpServerResponse.expireCookie(sessionCookieName, sessionCookie)
         )

@@ -169,6 +169,9 @@ describe("the control API of FakeTmdb.serve({ control: true })", () => {
     const noUser = await json(await post(`${control}/approve`, { request_token: token, username: "nobody" }))
     expect(noUser).toMatchObject({ status: 404, body: { error: "UnknownUser" } })
     expect(noUser.body.message).toContain("nobody")
+    const backwards = await json(await post(`${control}/clock`, { advance: "-5 minutes" }))
+    expect(backwards).toMatchObject({ status: 400, body: { error: "InvalidBody" } })
+    expect(backwards.body.message).toContain("only moves forward")
     const bad = await json(await post(`${control}/clock`, { advance: 61 }))
     expect(bad).toMatchObject({ status: 400, body: { error: "InvalidBody" } })
     expect(bad.body.message).toContain("\"61 minutes\"")
@@ -381,7 +384,8 @@ describe("tmdb-auth fake-server flags", () => {
         [["--rate-limit", "-1"], "--rate-limit must be 0 (no limit) or a positive number"],
         [["--faults", "seven"], "--faults is \"seven\": use SEED:RATE"],
         [["--faults", "7:boom=0.1"], "unknown kind \"boom\""],
-        [["--token-ttl", "soon"], "--token-ttl must be a positive duration"]
+        [["--token-ttl", "soon"], "--token-ttl must be a positive duration"],
+        [["--port", "99999"], "--port must be from 0 (a free port) to 65535"]
       ] as const
     ) {
       const result = await runCli(["fake-server", ...flags])

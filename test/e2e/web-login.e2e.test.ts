@@ -234,6 +234,18 @@ describe("the web login as a plain HttpRouter, sessions in memory", () => {
     }, { revalidateAfter: "250 millis" })
   }, 30_000)
 
+  it("a session check waits at most 3 seconds for a slow TMDB, then keeps the session", async () => {
+    await withRouterApp(WebSessionStore.layerMemory, async ({ app, fake }) => {
+      const browser = new Browser()
+      await browser.signIn(app)
+      await Effect.runPromise(fake.fail("GET /3/account", Fault.Delay({ duration: "20 seconds" })))
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const started = Date.now()
+      expect((await browser.fetch(`${app}/api/me`)).status).toBe(200)
+      expect(Date.now() - started).toBeLessThan(5_000)
+    }, { revalidateAfter: "250 millis" })
+  }, 30_000)
+
   it(
     "logout: TMDB failing to delete is logged, the local session is removed and the cookie cleared anyway",
     async () => {
