@@ -10,21 +10,14 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { UserBody, V4TokenBody } from "../internal/fakeControl.js"
 import type { FakeTmdbOptions, LoggedRequest, RandomFaults, ServeOptions } from "../testing/FakeTmdb.js"
 import { FakeTmdb } from "../testing/FakeTmdb.js"
 import { UsageError } from "./Exit.js"
 
-const UsersFile = Schema.parseJson(Schema.Array(Schema.Struct({
-  username: Schema.NonEmptyTrimmedString,
-  password: Schema.NonEmptyString,
-  status: Schema.optionalWith(Schema.Literal("active", "disabled", "unverified"), { exact: true }),
-  name: Schema.optionalWith(Schema.String, { exact: true })
-})))
+const UsersFile = Schema.parseJson(Schema.Array(UserBody))
 
-const V4TokensFile = Schema.parseJson(Schema.Array(Schema.Struct({
-  access_token: Schema.NonEmptyTrimmedString,
-  username: Schema.NonEmptyTrimmedString
-})))
+const V4TokensFile = Schema.parseJson(Schema.Array(V4TokenBody))
 
 /** `--token-ttl 90`, `--token-ttl "2 minutes"`: whole seconds, or Effect's duration syntax. */
 export const parseTtl = (flag: string, text: string): Effect.Effect<Duration.Duration, UsageError> => {

@@ -96,13 +96,15 @@ const ApproveBody = Schema.Struct({
   username: optional(Schema.NonEmptyTrimmedString)
 })
 const DenyBody = Schema.Struct({ request_token: Schema.NonEmptyTrimmedString })
-const UserBody = Schema.Struct({
+/** An account as the control API and `fake-server --users` take it. */
+export const UserBody = Schema.Struct({
   username: Schema.NonEmptyTrimmedString,
   password: Schema.NonEmptyString,
   status: optional(Schema.Literal("active", "disabled", "unverified")),
   name: optional(Schema.String)
 })
-const V4TokenBody = Schema.Struct({
+/** A v4 user access token as the control API and `fake-server --v4-access-tokens` take it. */
+export const V4TokenBody = Schema.Struct({
   access_token: Schema.NonEmptyTrimmedString,
   username: Schema.NonEmptyTrimmedString
 })

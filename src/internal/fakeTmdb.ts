@@ -9,6 +9,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
+import { escapeHtml } from "./html.js"
 import { formatTmdbDate } from "./wire.js"
 
 /** A user account of the fake. */
@@ -611,10 +612,8 @@ export class Engine {
       return this.page(request, now, 404, "<h1>Invalid or expired request token</h1>")
     }
     const redirectTo = request.url.searchParams.get("redirect_to") ?? ""
-    const escape = (text: string) =>
-      text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" })[c]!)
     const action = `/authenticate/${encodeURIComponent(token)}`
-    const users = Array.from(this.users.keys(), (name) => `<option>${escape(name)}</option>`).join("")
+    const users = Array.from(this.users.keys(), (name) => `<option>${escapeHtml(name)}</option>`).join("")
     return this.page(
       request,
       now,
@@ -622,10 +621,10 @@ export class Engine {
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Approve sign-in - FakeTmdb</title></head><body>` +
         `<h1>An application wants to sign you in with your TMDB account</h1>` +
         `<form method="post" action="${action}/allow"><label>Signed in on TMDB as <select name="username">${users}</select></label>` +
-        `<input type="hidden" name="redirect_to" value="${escape(redirectTo)}">` +
+        `<input type="hidden" name="redirect_to" value="${escapeHtml(redirectTo)}">` +
         `<button id="approve" type="submit">Approve</button></form>` +
         `<form method="post" action="${action}/deny"><input type="hidden" name="redirect_to" value="${
-          escape(redirectTo)
+          escapeHtml(redirectTo)
         }">` +
         `<button id="deny" type="submit">Deny</button></form></body></html>`
     )

@@ -29,6 +29,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { Account } from "../Account.js"
 import { AuthService } from "../AuthService.js"
+import { escapeHtml } from "../internal/html.js"
 import { constantTimeEqual, hmacKey, randomId, sha256, sign, verify } from "../internal/signing.js"
 import { Session } from "../Session.js"
 import { UserSession } from "../UserSession.js"
@@ -202,9 +203,6 @@ export interface TmdbWebLoginShape {
 }
 
 // Pages ------------------------------------------------------------------------------------------------------
-
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" })[c]!)
 
 const page = (status: number, title: string, message: string) =>
   HttpServerResponse.html(
