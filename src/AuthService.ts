@@ -9,6 +9,7 @@ import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -99,6 +100,19 @@ export interface AuthServiceShape {
   readonly deleteSession: (
     session: Session | Secret
   ) => Effect.Effect<void, RequestError | SessionNotFound>
+
+  /**
+   * Ends a session at TMDB without making the caller wait for a slow TMDB: `deleteSession` (retried as it is), waited
+   * for at most `waitAtMost` (default 3 seconds), then carried on in the background (the `TmdbClient`'s background
+   * work, bounded by `lateAnswerGrace`). Never fails: a session TMDB no longer knows is already ended, and a delete
+   * that cannot complete is logged as a warning.
+   *
+   * @since 0.6.0
+   */
+  readonly endSession: (
+    session: Session | Secret,
+    options?: { readonly waitAtMost?: Duration.DurationInput | undefined }
+  ) => Effect.Effect<void>
 
   /**
    * `GET /3/account` with the session: who signed in (`Account`: id, username, name, language and country codes,
@@ -227,6 +241,9 @@ const toSession = (body: typeof Wire.SessionResponse.Type) => new Session({ sess
 /** A span per public method; no stack is captured (it costs an `Error` per call and names this file). */
 const spanOptions = { captureStackTrace: false } as const
 
+/** How long `endSession` waits for TMDB before carrying on in the background. */
+const END_SESSION_WAIT = Duration.seconds(3)
+
 /**
  * `acquire`, interruptible and timed like any request, then `release` registered on the scope the moment the resource
  * is known (uninterruptibly, so that nothing slips between). Unlike `Effect.acquireRelease`, a timeout or an interrupt
@@ -332,6 +349,15 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
       Effect.asVoid,
       Effect.withSpan("AuthService.deleteSession", spanOptions)
     )
+
+  const endSession = (
+    session: Session | Secret,
+    options?: { readonly waitAtMost?: Duration.DurationInput | undefined }
+  ) =>
+    Effect.flatMap(
+      client.background("AuthService.endSession", deleteSession(session).pipe(releaseQuietly("session"))),
+      (fiber) => Effect.ignore(Effect.timeout(Fiber.await(fiber), options?.waitAtMost ?? END_SESSION_WAIT))
+    ).pipe(Effect.withSpan("AuthService.endSession", spanOptions))
 
   const getAccount = (session: Session | Secret) =>
     send({
@@ -452,6 +478,7 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
     createSession,
     createSessionFromV4,
     deleteSession,
+    endSession,
     getAccount,
     createGuestSession,
     login,
@@ -535,9 +562,10 @@ export class AuthService extends Context.Tag("effect-tmdb-auth/AuthService")<Aut
    * Ready for live TMDB on Node: `TmdbConfig.layerConfig` (environment) and `TmdbHttpClient.layer` (undici, one
    * keep-alive agent with as many connections as admission lets requests in flight). `@effect/platform-node` (an
    * optional peer dependency) is loaded only when this layer is built, so browser bundles never pull it in; without
-   * it, building the layer fails with a `ConfigError` that says what to install.
+   * it, building the layer fails with a `ConfigError` that says what to install. Like {@link AuthService.layer}, it also
+   * provides the `TmdbClient` it is built on, for the app's own TMDB calls (since 0.6.0).
    */
-  static readonly layerLive: Layer.Layer<AuthService, ConfigError.ConfigError> = AuthService.layer.pipe(
+  static readonly layerLive: Layer.Layer<AuthService | TmdbClient, ConfigError.ConfigError> = AuthService.layer.pipe(
     Layer.provide(TmdbHttpClient.layer),
     Layer.provide(TmdbConfig.layerConfig)
   )

@@ -79,6 +79,12 @@ export interface TmdbClientShape {
   readonly httpClient: HttpClient.HttpClient
   /** The configuration it was built with. */
   readonly config: TmdbConfigShape
+  /**
+   * Runs cleanup work that outlives its caller (a late answer's session deleted, a delete that took longer than its
+   * caller waits) where the client's background work runs: the layer's scope (closing it interrupts the work), daemon
+   * fibers for `TmdbClient.make`. The work is bounded by `lateAnswerGrace`; its failures are logged as warnings.
+   */
+  readonly background: <E>(what: string, effect: Effect.Effect<void, E>) => Effect.Effect<Fiber.RuntimeFiber<void>>
 }
 
 /**

@@ -12,6 +12,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
@@ -809,10 +810,23 @@ export const makeClient = (
     )
   }) as TmdbClientRequestFn & InternalRequestFn
 
+  const background = <E>(what: string, effect: Effect.Effect<void, E>) =>
+    forkBackground(
+      effect.pipe(
+        Effect.timeoutFail({ duration: lateAnswerGrace, onTimeout: () => ({ message: "lateAnswerGrace ran out" }) }),
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.void
+            : Effect.logWarning(`${what}: did not complete in the background`, cause)
+        )
+      )
+    )
+
   const shape: TmdbClientShape & { readonly [InternalRequestId]: InternalRequestFn } = {
     request,
     httpClient: gatedClient,
     config,
+    background,
     [InternalRequestId]: request
   }
   return shape

@@ -3,5 +3,6 @@
  *
  * @since 0.5.0
  */
+export * from "./TmdbAuthGroup.js"
 export * from "./TmdbWebLogin.js"
 export * from "./WebSessionStore.js"

@@ -3,29 +3,17 @@
  * the HttpApi flavour with their middlewares, the storage options (memory, files, a real redis-server), lifetimes,
  * a session TMDB forgot, logout when TMDB fails, cookie flags, and configuration mistakes.
  */
-import {
-  HttpApi,
-  HttpApiBuilder,
-  HttpApiEndpoint,
-  HttpApiGroup,
-  HttpRouter,
-  HttpServer,
-  HttpServerResponse
-} from "@effect/platform"
-import { NodeContext, NodeHttpServer } from "@effect/platform-node"
-import { ConfigError, ConfigProvider, Context, Effect, Either, Layer, Redacted, Schema } from "effect"
+import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { ConfigError, ConfigProvider, Effect, Either, Layer, Redacted, Schema } from "effect"
 import { Redis } from "ioredis"
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
-import { createServer } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { AuthService, TmdbConfig, TmdbHttpClient } from "../../src/index.js"
-import type { FakeTmdbServer } from "../../src/testing/index.js"
+import type { AuthService } from "../../src/index.js"
 import { FakeTmdb, Fault } from "../../src/testing/index.js"
-import type { TmdbWebLoginOptions } from "../../src/web/index.js"
 import {
-  CurrentAccount,
   layerTmdbAuthHandlers,
   SignedIn,
   TmdbAuthGroup,
@@ -34,92 +22,7 @@ import {
   WebSessionStore
 } from "../../src/web/index.js"
 import { type RedisServer, startRedis } from "../support/redis.js"
-
-const KEY = "0123456789abcdef0123456789abcdef-test-key"
-
-/** A browser, for fetch: keeps cookies, follows no redirect by itself. */
-class Browser {
-  readonly cookies = new Map<string, string>()
-  readonly setCookies: Array<string> = []
-  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
-    const cookie = Array.from(this.cookies, ([name, value]) => `${name}=${value}`).join("; ")
-    const response = await fetch(url, {
-      ...init,
-      redirect: "manual",
-      headers: { ...(init.headers as Record<string, string> | undefined), ...(cookie === "" ? {} : { cookie }) }
-    })
-    for (const header of response.headers.getSetCookie()) {
-      this.setCookies.push(header)
-      const [pair = ""] = header.split(";")
-      const at = pair.indexOf("=")
-      const name = pair.slice(0, at)
-      if (/Max-Age=0/i.test(header)) this.cookies.delete(name)
-      else this.cookies.set(name, pair.slice(at + 1))
-    }
-    return response
-  }
-  /** The whole sign-in: login, TMDB's (the fake's, approving at once) page, callback. */
-  async signIn(app: string, returnTo = "/"): Promise<Response> {
-    const login = await this.fetch(`${app}/auth/tmdb/login?returnTo=${encodeURIComponent(returnTo)}`)
-    expect(login.status).toBe(302)
-    const approval = await this.fetch(login.headers.get("location")!)
-    expect(approval.status).toBe(302)
-    return this.fetch(approval.headers.get("location")!)
-  }
-}
-
-const me = HttpRouter.empty.pipe(
-  HttpRouter.get("/api/me", Effect.map(CurrentAccount, (a) => HttpServerResponse.unsafeJson({ username: a.username }))),
-  TmdbWebLogin.requireSignIn()
-)
-
-interface Running {
-  readonly app: string
-  readonly fake: FakeTmdbServer
-}
-
-const authOver = (fake: FakeTmdbServer) =>
-  AuthService.layer.pipe(
-    Layer.provide(TmdbHttpClient.layer),
-    Layer.provideMerge(TmdbConfig.layer({
-      accessToken: FakeTmdb.defaults.accessToken,
-      baseUrl: fake.url,
-      webBaseUrl: fake.url,
-      retry: { maxRetries: 1 }
-    }))
-  )
-
-/** A server on a free port, then the fake, AuthService, a store and the web login, for one scope. */
-const services = <E>(store: Layer.Layer<WebSessionStore, E>, options: Partial<TmdbWebLoginOptions>) =>
-  Effect.gen(function*() {
-    const fake = yield* FakeTmdb.serve()
-    const server = yield* Layer.build(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
-    const address = Context.get(server, HttpServer.HttpServer).address as HttpServer.TcpAddress
-    const app = `http://127.0.0.1:${address.port}`
-    const context = yield* Layer.build(
-      TmdbWebLogin.layer({ publicUrl: app, signingKey: KEY, ...options }).pipe(
-        Layer.provideMerge(store),
-        Layer.provideMerge(authOver(fake))
-      )
-    )
-    return { app, fake, server, context }
-  })
-
-/** The plain HttpRouter flavour. */
-const withRouterApp = <E>(
-  store: Layer.Layer<WebSessionStore, E>,
-  f: (running: Running) => Promise<void>,
-  options: Partial<TmdbWebLoginOptions> = {}
-) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    const { app, context, fake, server } = yield* services(store, options)
-    const web = Context.get(context, TmdbWebLogin)
-    const router = HttpRouter.empty.pipe(HttpRouter.concat(web.router), HttpRouter.concat(me))
-    yield* HttpServer.serveEffect(router).pipe(Effect.provide(context), Effect.provide(server))
-    yield* Effect.promise(() => f({ app, fake }))
-  })))
-
-const sessionCount = (fake: FakeTmdbServer) => Effect.runPromise(Effect.map(fake.sessions, (s) => s.length))
+import { Browser, KEY, services, sessionCount, withRouterApp } from "../support/webApp.js"
 
 describe("the web login as a plain HttpRouter, sessions in memory", () => {
   it(
@@ -278,11 +181,11 @@ describe("the web login as a plain HttpRouter, sessions in memory", () => {
     })
   }, 30_000)
 
-  it("cookies are Secure when the app's public URL is https", async () => {
+  it("on an https public URL the cookies are __Host- prefixed: Secure, Path=/, no Domain", async () => {
     await withRouterApp(WebSessionStore.layerMemory, async ({ app }) => {
       const login = await fetch(`${app}/auth/tmdb/login`, { redirect: "manual" })
       expect(login.headers.get("set-cookie")).toMatch(
-        /^tmdb_login=.*; Path=\/auth\/tmdb; HttpOnly; Secure; SameSite=Lax$/
+        /^__Host-tmdb_login=[^;]+; Max-Age=900; Path=\/; HttpOnly; Secure; SameSite=Lax$/
       )
       expect(new URL(login.headers.get("location")!).searchParams.get("redirect_to")).toBe(
         "https://app.example/auth/tmdb/callback"
@@ -329,8 +232,10 @@ describe("the web login's storage", () => {
         await withRouterApp(store, async ({ app }) => {
           const browser = new Browser()
           await browser.signIn(app)
-          const keys = await client.keys("test-web:*")
+          const keys = await client.keys("test-web:session:*")
           expect(keys).toHaveLength(1)
+          // The account's index expires with its last session.
+          expect(await client.pttl("test-web:set:account:1000")).toBeGreaterThan(2_000_000_000)
           const ttl = await client.pttl(keys[0]!)
           expect(ttl).toBeGreaterThan(50_000)
           expect(ttl).toBeLessThanOrEqual(60_000)

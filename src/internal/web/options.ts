@@ -1,0 +1,137 @@
+/**
+ * The web login's options, checked once at startup: a mistake is a `ConfigError` naming the setting and the fix.
+ */
+import * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import type { TmdbWebLoginOptions } from "../../web/TmdbWebLogin.js"
+import { weakKeyMessage, weakKeyReason } from "./keys.js"
+
+/** The names of the two cookies, as sent to and read from browsers (`__Host-` on https). */
+export interface CookieNames {
+  readonly session: string
+  readonly login: string
+}
+
+/** The checked options. */
+export interface Settings {
+  /** The public URL without a trailing slash in its path. */
+  readonly publicUrl: URL
+  readonly origin: string
+  /** The public URL's path, "" at the root: routes are `{base}{prefix}/...` as browsers see them. */
+  readonly base: string
+  /** https: cookies `Secure` with the `__Host-` prefix. */
+  readonly secure: boolean
+  /** The first signs; every one verifies. */
+  readonly signingKeys: readonly [Redacted.Redacted<string>, ...Array<Redacted.Redacted<string>>]
+  readonly prefix: string
+  readonly cookies: CookieNames
+  readonly idleMillis: number
+  readonly absoluteMillis: number
+  readonly loginMillis: number
+  readonly revalidateMillis: number
+}
+
+/** The default session cookie name (`__Host-tmdb_session` on https). */
+export const defaultCookieName = "tmdb_session"
+
+/** The login cookie that goes with a session cookie: `x_session` → `x_login`, else `x_login` appended. */
+export const loginCookieFor = (cookieName: string) =>
+  cookieName.endsWith("_session") ? `${cookieName.slice(0, -"_session".length)}_login` : `${cookieName}_login`
+
+const duration = (
+  name: string,
+  input: Duration.DurationInput | undefined,
+  fallback: Duration.DurationInput
+): Either.Either<number, string> => {
+  const decoded = Option.getOrUndefined(Option.liftThrowable(() => Duration.decode(input ?? fallback))())
+  return decoded !== undefined && Duration.isFinite(decoded) && Duration.toMillis(decoded) > 0
+    ? Either.right(Duration.toMillis(decoded))
+    : Either.left(`${name} must be a positive, finite duration such as "7 days", not ${JSON.stringify(String(input))}`)
+}
+
+const invalid = (path: string, message: string) => ConfigError.InvalidData([path], message)
+
+/** Every signing key checked (never shown); the first signs. */
+export const checkSigningKeys = (
+  setting: string,
+  input: TmdbWebLoginOptions["signingKey"]
+): Either.Either<Settings["signingKeys"], ConfigError.ConfigError> => {
+  const list = (Array.isArray(input) ? input : [input]) as ReadonlyArray<Redacted.Redacted<string> | string>
+  const keys = list.map((key) => Redacted.isRedacted(key) ? key : Redacted.make(key))
+  if (keys.length === 0) {
+    return Either.left(invalid(setting, weakKeyMessage(setting, "the list of keys is empty")))
+  }
+  for (const [i, key] of keys.entries()) {
+    const reason = weakKeyReason(Redacted.value(key))
+    if (reason !== undefined) {
+      return Either.left(
+        invalid(setting, weakKeyMessage(setting, keys.length > 1 ? `key ${i + 1}: ${reason}` : reason))
+      )
+    }
+  }
+  return Either.right(keys as unknown as Settings["signingKeys"])
+}
+
+/** Checks the options at startup. */
+export const checkOptions = (options: TmdbWebLoginOptions): Either.Either<Settings, ConfigError.ConfigError> => {
+  let url: URL
+  try {
+    url = new URL(options.publicUrl)
+  } catch {
+    return Either.left(invalid("publicUrl", `publicUrl must be the app's URL, such as "https://app.example"`))
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return Either.left(invalid("publicUrl", "publicUrl must be an http(s) URL"))
+  }
+  if (url.search !== "" || url.hash !== "") {
+    return Either.left(invalid("publicUrl", "publicUrl must not carry a query or a fragment"))
+  }
+  const keys = checkSigningKeys("signingKey", options.signingKey)
+  if (Either.isLeft(keys)) return Either.left(keys.left)
+  const prefix = options.prefix ?? "/auth/tmdb"
+  if (!/^\/[A-Za-z0-9._~\-/]*[^/]$/.test(prefix) || prefix.includes("//")) {
+    return Either.left(invalid("prefix", `prefix must be a path such as "/auth/tmdb", not ${JSON.stringify(prefix)}`))
+  }
+  const cookieName = options.cookieName ?? defaultCookieName
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(cookieName)) {
+    return Either.left(
+      invalid(
+        "cookieName",
+        `cookieName must be letters, digits, "_", "." or "-" (at most 64, no "__" prefix: https adds "__Host-" itself), not ${
+          JSON.stringify(cookieName)
+        }`
+      )
+    )
+  }
+  const lifetimes = [
+    ["idleTimeout", duration("idleTimeout", options.idleTimeout, "7 days")],
+    ["absoluteTimeout", duration("absoluteTimeout", options.absoluteTimeout, "30 days")],
+    ["loginTimeout", duration("loginTimeout", options.loginTimeout, "15 minutes")],
+    ["revalidateAfter", duration("revalidateAfter", options.revalidateAfter, "5 minutes")]
+  ] as const
+  const millis: Array<number> = []
+  for (const [name, lifetime] of lifetimes) {
+    if (Either.isLeft(lifetime)) return Either.left(invalid(name, lifetime.left))
+    millis.push(lifetime.right)
+  }
+  const secure = url.protocol === "https:"
+  // `__Host-`: Secure, Path=/, no Domain; a browser refuses such a cookie from a sibling subdomain or over http.
+  const host = secure ? "__Host-" : ""
+  const path = url.pathname.replace(/\/+$/, "")
+  return Either.right({
+    publicUrl: new URL(path || "/", url.origin),
+    origin: url.origin,
+    base: path,
+    secure,
+    signingKeys: keys.right,
+    prefix,
+    cookies: { session: `${host}${cookieName}`, login: `${host}${loginCookieFor(cookieName)}` },
+    idleMillis: millis[0]!,
+    absoluteMillis: millis[1]!,
+    loginMillis: millis[2]!,
+    revalidateMillis: millis[3]!
+  })
+}

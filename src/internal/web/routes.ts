@@ -1,0 +1,209 @@
+/**
+ * The web login's routes and pages: `login` (a request token bound to this browser, then TMDB's approval page),
+ * `callback` (the binding checked, the session created and stored), `logout` (same-origin only; here, or everywhere).
+ */
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import type { AuthServiceShape } from "../../AuthService.js"
+import type { SignedInShape } from "../../web/TmdbWebLogin.js"
+import { escapeHtml } from "../html.js"
+import { withPageHeaders, withSecurityHeaders } from "./headers.js"
+import type { Signer } from "./keys.js"
+import { boundTo, makeBinding, safeReturnTo } from "./loginBinding.js"
+import type { Settings } from "./options.js"
+import type { Sessions } from "./sessions.js"
+
+/** One of the login's small pages, with its security headers. */
+export const page = (status: number, title: string, message: string) =>
+  withPageHeaders(
+    HttpServerResponse.html(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
+        `<body><h1>${escapeHtml(title)}</h1><p id="message">${
+          escapeHtml(message)
+        }</p><p><a href="/">Back</a></p></body></html>`
+    ).pipe(HttpServerResponse.setStatus(status))
+  )
+
+const redirect = (location: string, status: 302 | 303) =>
+  withSecurityHeaders(HttpServerResponse.redirect(location, { status, headers: { "cache-control": "no-store" } }))
+
+/**
+ * A state-changing request from this app's own pages: `Origin` is the app's; or, without an `Origin` (or with
+ * `null`), `Sec-Fetch-Site: same-origin`; or, with neither, a `Referer` on the app's origin. Anything else (another
+ * site, a sibling subdomain, a request that says nothing) is refused.
+ */
+export const fromOwnPages = (origin: string, request: HttpServerRequest.HttpServerRequest): boolean => {
+  const requestOrigin = request.headers["origin"]
+  if (requestOrigin !== undefined && requestOrigin !== "null") return requestOrigin === origin
+  const site = request.headers["sec-fetch-site"]
+  if (site !== undefined) return site === "same-origin"
+  if (requestOrigin !== undefined) return false
+  const referer = request.headers["referer"]
+  if (referer === undefined) return false
+  try {
+    return new URL(referer).origin === origin
+  } catch {
+    return false
+  }
+}
+
+/** What the routes need from the rest of the login. */
+export interface RouteContext {
+  readonly settings: Settings
+  readonly auth: AuthServiceShape
+  readonly sessions: Sessions
+  readonly binding: Signer
+  readonly current: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<Option.Option<SignedInShape>>
+  /** Ends the account's sessions here and at TMDB; how many. */
+  readonly forgetAccount: (accountId: number) => Effect.Effect<number, unknown & { readonly message: string }>
+}
+
+export const makeRoutes = ({ auth, binding, current, forgetAccount, sessions, settings }: RouteContext) => {
+  const { cookies, origin } = settings
+  const callbackUrl = `${origin}${settings.base}${settings.prefix}/callback`
+  const sessionCookie = { httpOnly: true, sameSite: "lax", secure: settings.secure, path: "/" } as const
+  // `__Host-` needs Path=/; over http the login cookie stays on the login's own paths.
+  const loginCookie = {
+    httpOnly: true,
+    sameSite: "lax",
+    secure: settings.secure,
+    path: settings.secure ? "/" : `${settings.base}${settings.prefix}`
+  } as const
+
+  const login = (returnTo: string | undefined) =>
+    Effect.gen(function*() {
+      const token = yield* auth.createRequestToken
+      const value = yield* makeBinding(
+        binding,
+        Redacted.value(token.token),
+        safeReturnTo(origin, returnTo),
+        settings.loginMillis
+      )
+      return redirect(auth.approvalUrl(token, { redirectTo: callbackUrl }), 302).pipe(
+        HttpServerResponse.unsafeSetCookie(cookies.login, value, {
+          ...loginCookie,
+          maxAge: Duration.millis(settings.loginMillis)
+        })
+      )
+    }).pipe(
+      Effect.catchAll((error) =>
+        Effect.as(
+          Effect.logWarning(`TmdbWebLogin: no request token: ${error.message}`),
+          page(502, "Sign-in unavailable", "TMDB could not be reached to start the sign-in. Try again in a moment.")
+        )
+      ),
+      Effect.withSpan("TmdbWebLogin.login", { captureStackTrace: false })
+    )
+
+  const clearLogin = HttpServerResponse.expireCookie(cookies.login, loginCookie)
+
+  const completeSignIn = (request: HttpServerRequest.HttpServerRequest) =>
+    Effect.gen(function*() {
+      const query = new URL(request.originalUrl, origin).searchParams
+      const token = query.get("request_token") ?? ""
+      const returnTo = yield* boundTo(binding, request.cookies[cookies.login], token)
+      if (Option.isNone(returnTo)) {
+        return page(
+          400,
+          "Sign-in refused",
+          "This sign-in was not started in this browser, or it took too long. Start again from the app."
+        )
+      }
+      if (query.get("denied") === "true" || query.get("approved") !== "true") {
+        return page(403, "Sign-in declined", "You declined to sign in with TMDB, so you are not signed in.")
+      }
+      const session = yield* Effect.either(auth.createSession(token))
+      if (Either.isLeft(session)) {
+        const error = session.left
+        yield* Effect.logWarning(`TmdbWebLogin: no session: ${error.message}`)
+        return error._tag === "TokenExpired"
+          ? page(400, "Sign-in expired", "The sign-in took too long. Start again from the app.")
+          : error._tag === "SessionDenied"
+          ? page(403, "Sign-in declined", "TMDB did not approve the sign-in, so you are not signed in.")
+          : page(502, "Sign-in failed", "TMDB could not complete the sign-in. Try again in a moment.")
+      }
+      const account = yield* Effect.either(auth.getAccount(session.right))
+      if (Either.isLeft(account)) {
+        yield* Effect.logWarning(`TmdbWebLogin: no account: ${account.left.message}`)
+        yield* auth.endSession(session.right)
+        return page(502, "Sign-in failed", "TMDB could not complete the sign-in. Try again in a moment.")
+      }
+      const cookie = yield* Effect.either(sessions.create(session.right, account.right))
+      if (Either.isLeft(cookie)) {
+        yield* Effect.logWarning(`TmdbWebLogin: session not stored: ${cookie.left.message}`)
+        yield* auth.endSession(session.right)
+        return page(503, "Sign-in failed", "The app could not store the sign-in. Try again in a moment.")
+      }
+      return redirect(safeReturnTo(origin, returnTo.value), 303).pipe(
+        HttpServerResponse.unsafeSetCookie(cookies.session, cookie.right, {
+          ...sessionCookie,
+          maxAge: Duration.millis(settings.absoluteMillis)
+        })
+      )
+    })
+
+  // The callback's URL carries the request token: kept out of the request log, and out of any Referer it would send.
+  const callback = (request: HttpServerRequest.HttpServerRequest) =>
+    completeSignIn(request).pipe(
+      Effect.map((response) =>
+        response.pipe(clearLogin, HttpServerResponse.setHeader("referrer-policy", "no-referrer"))
+      ),
+      HttpMiddleware.withLoggerDisabled,
+      Effect.withSpan("TmdbWebLogin.callback", { captureStackTrace: false })
+    )
+
+  const endAll = (ended: ReadonlyArray<{ readonly sessionId: Redacted.Redacted<string> }>) =>
+    Effect.forEach(ended, (session) => auth.endSession(session.sessionId), { concurrency: "unbounded", discard: true })
+
+  const logout = (request: HttpServerRequest.HttpServerRequest) =>
+    Effect.gen(function*() {
+      if (!fromOwnPages(origin, request)) {
+        return page(403, "Sign-out refused", "A sign-out must come from this app's own pages.")
+      }
+      const everywhere = new URL(request.originalUrl, origin).searchParams.get("everywhere") === "true"
+      const cookie = request.cookies[cookies.session]
+      // Removed here first: if the store cannot remove the session, saying "signed out" would leave the cookie
+      // usable, so the sign-out answers 503 instead. TMDB's delete then waits at most 3 s, and goes on after.
+      const forgotten = yield* Effect.either(
+        everywhere
+          ? Effect.flatMap(current(request), (signedIn) =>
+            Option.isNone(signedIn) ? Effect.void : Effect.asVoid(forgetAccount(signedIn.value.account.id)))
+          : cookie === undefined
+          ? Effect.void
+          : Effect.flatMap(sessions.forget(cookie), (session) =>
+            endAll(Option.toArray(session)))
+      )
+      if (Either.isLeft(forgotten)) {
+        yield* Effect.logWarning(`TmdbWebLogin: sign-out failed, session store: ${forgotten.left.message}`)
+        return page(503, "Sign-out failed", "The app could not end your session. Try again in a moment.")
+      }
+      return redirect("/", 303).pipe(HttpServerResponse.expireCookie(cookies.session, sessionCookie))
+    }).pipe(Effect.withSpan("TmdbWebLogin.logout", { captureStackTrace: false }))
+
+  const router = HttpRouter.empty.pipe(
+    HttpRouter.get(
+      `${settings.prefix}/login` as `/${string}`,
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+        const returnTo = new URL(request.originalUrl, origin).searchParams.get("returnTo") ?? undefined
+        return login(returnTo)
+      })
+    ),
+    HttpRouter.get(
+      `${settings.prefix}/callback` as `/${string}`,
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, callback)
+    ),
+    HttpRouter.post(
+      `${settings.prefix}/logout` as `/${string}`,
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, logout)
+    )
+  )
+
+  return { login, callback, logout, endAll, router }
+}

@@ -1,0 +1,107 @@
+/**
+ * "Sign in with TMDB" for `HttpApi` apps: the login's routes as an `HttpApiGroup`, its handlers, and the `TmdbSignIn`
+ * security middleware.
+ *
+ * @since 0.5.0
+ */
+import type * as HttpApi from "@effect/platform/HttpApi"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
+import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { SignedIn, TmdbWebLogin, Unauthorized } from "./TmdbWebLogin.js"
+
+const OptionalText = Schema.optional(Schema.String)
+
+/**
+ * The routes as an `HttpApiGroup` named `tmdbAuth`, under `prefix` (default `/auth/tmdb`; give
+ * `TmdbWebLogin.layer` the same prefix).
+ *
+ * @since 0.5.0
+ */
+export const makeTmdbAuthGroup = (prefix: `/${string}` = "/auth/tmdb") =>
+  HttpApiGroup.make("tmdbAuth", { topLevel: false })
+    .add(HttpApiEndpoint.get("login", "/login").setUrlParams(Schema.Struct({ returnTo: OptionalText })))
+    .add(
+      HttpApiEndpoint.get("callback", "/callback").setUrlParams(
+        Schema.Struct({ request_token: OptionalText, approved: OptionalText, denied: OptionalText })
+      )
+    )
+    .add(HttpApiEndpoint.post("logout", "/logout").setUrlParams(Schema.Struct({ everywhere: OptionalText })))
+    .prefix(prefix)
+
+/**
+ * The group at the default prefix, `/auth/tmdb`.
+ *
+ * @since 0.5.0
+ */
+export const TmdbAuthGroup = makeTmdbAuthGroup()
+
+/**
+ * The group's type.
+ *
+ * @since 0.5.0
+ */
+export type TmdbAuthGroup = typeof TmdbAuthGroup
+
+/**
+ * The handlers of the `tmdbAuth` group for an `HttpApi` that includes it.
+ *
+ * @since 0.5.0
+ */
+export const layerTmdbAuthHandlers = <ApiId extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, ApiE, ApiR>(
+  api: HttpApi.HttpApi<ApiId, Groups | TmdbAuthGroup, ApiE, ApiR>
+): Layer.Layer<HttpApiGroup.ApiGroup<ApiId, "tmdbAuth">, never, TmdbWebLogin> =>
+  HttpApiBuilder.group(
+    api as unknown as HttpApi.HttpApi<ApiId, TmdbAuthGroup, never, never>,
+    "tmdbAuth",
+    (handlers) =>
+      handlers
+        .handle("login", ({ urlParams }) => Effect.flatMap(TmdbWebLogin, (web) => web.login(urlParams.returnTo)))
+        .handle("callback", ({ request }) => Effect.flatMap(TmdbWebLogin, (web) => web.callback(request)))
+        .handle("logout", ({ request }) => Effect.flatMap(TmdbWebLogin, (web) => web.logout(request)))
+  ) as unknown as Layer.Layer<HttpApiGroup.ApiGroup<ApiId, "tmdbAuth">, never, TmdbWebLogin>
+
+const signInFirst = () => new Unauthorized({ message: "Sign in with TMDB first." })
+
+/**
+ * The HttpApi middleware: security by the session cookie; provides `SignedIn` (session and account); a request
+ * without a valid session fails with `Unauthorized` (401 JSON). A handler's `SessionNotFound` is not seen here: wrap
+ * handlers that call TMDB with the session in `TmdbWebLogin.orUnauthorized`.
+ *
+ * @since 0.5.0
+ */
+export class TmdbSignIn extends HttpApiMiddleware.Tag<TmdbSignIn>()("effect-tmdb-auth/web/TmdbSignIn", {
+  failure: Unauthorized,
+  provides: SignedIn,
+  security: {
+    /**
+     * The session cookie as OpenAPI shows it, `__Host-tmdb_session` (https). The request's cookie is read by the same
+     * code as `requireSignIn`: the plain name over http, the app's `cookieName`.
+     */
+    cookie: HttpApiSecurity.apiKey({ in: "cookie", key: "__Host-tmdb_session" })
+  }
+}) {
+  /** Its implementation, over the app's `TmdbWebLogin`. */
+  static readonly layer: Layer.Layer<TmdbSignIn, never, TmdbWebLogin> = Layer.effect(
+    TmdbSignIn,
+    Effect.map(TmdbWebLogin, (web) =>
+      TmdbSignIn.of({
+        cookie: () =>
+          Effect.flatMap(Effect.serviceOption(HttpServerRequest.HttpServerRequest), (request) =>
+            Option.isNone(request)
+              ? Effect.fail(signInFirst())
+              : Effect.flatMap(web.current(request.value), (signedIn) =>
+                Option.match(signedIn, {
+                  onNone: () => Effect.fail(signInFirst()),
+                  onSome: Effect.succeed
+                })))
+      }))
+  )
+}

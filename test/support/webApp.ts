@@ -1,0 +1,100 @@
+/**
+ * The web login's test app over real sockets on 127.0.0.1: a fetch "browser" with a cookie jar, FakeTmdb.serve,
+ * AuthService over TmdbHttpClient, a session store and TmdbWebLogin, served as a plain HttpRouter.
+ */
+import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Context, Effect, Layer } from "effect"
+import { createServer } from "node:http"
+import { expect } from "vitest"
+import { AuthService, TmdbConfig, TmdbHttpClient } from "../../src/index.js"
+import type { FakeTmdbServer } from "../../src/testing/index.js"
+import { FakeTmdb } from "../../src/testing/index.js"
+import type { TmdbWebLoginOptions } from "../../src/web/index.js"
+import { CurrentAccount, TmdbWebLogin, type WebSessionStore } from "../../src/web/index.js"
+
+export const KEY = "0123456789abcdef0123456789abcdef-test-key"
+
+/** A browser, for fetch: keeps cookies, follows no redirect by itself. */
+export class Browser {
+  readonly cookies = new Map<string, string>()
+  readonly setCookies: Array<string> = []
+  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
+    const cookie = Array.from(this.cookies, ([name, value]) => `${name}=${value}`).join("; ")
+    const response = await fetch(url, {
+      ...init,
+      redirect: "manual",
+      headers: { ...(init.headers as Record<string, string> | undefined), ...(cookie === "" ? {} : { cookie }) }
+    })
+    for (const header of response.headers.getSetCookie()) {
+      this.setCookies.push(header)
+      const [pair = ""] = header.split(";")
+      const at = pair.indexOf("=")
+      const name = pair.slice(0, at)
+      if (/Max-Age=0/i.test(header)) this.cookies.delete(name)
+      else this.cookies.set(name, pair.slice(at + 1))
+    }
+    return response
+  }
+  /** The whole sign-in: login, TMDB's (the fake's, approving at once) page, callback. */
+  async signIn(app: string, returnTo = "/"): Promise<Response> {
+    const login = await this.fetch(`${app}/auth/tmdb/login?returnTo=${encodeURIComponent(returnTo)}`)
+    expect(login.status).toBe(302)
+    const approval = await this.fetch(login.headers.get("location")!)
+    expect(approval.status).toBe(302)
+    return this.fetch(approval.headers.get("location")!)
+  }
+}
+
+export const me = HttpRouter.empty.pipe(
+  HttpRouter.get("/api/me", Effect.map(CurrentAccount, (a) => HttpServerResponse.unsafeJson({ username: a.username }))),
+  TmdbWebLogin.requireSignIn()
+)
+
+export interface Running {
+  readonly app: string
+  readonly fake: FakeTmdbServer
+}
+
+export const authOver = (fake: FakeTmdbServer) =>
+  AuthService.layer.pipe(
+    Layer.provide(TmdbHttpClient.layer),
+    Layer.provideMerge(TmdbConfig.layer({
+      accessToken: FakeTmdb.defaults.accessToken,
+      baseUrl: fake.url,
+      webBaseUrl: fake.url,
+      retry: { maxRetries: 1 }
+    }))
+  )
+
+/** A server on a free port, then the fake, AuthService, a store and the web login, for one scope. */
+export const services = <E>(store: Layer.Layer<WebSessionStore, E>, options: Partial<TmdbWebLoginOptions>) =>
+  Effect.gen(function*() {
+    const fake = yield* FakeTmdb.serve()
+    const server = yield* Layer.build(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
+    const address = Context.get(server, HttpServer.HttpServer).address as HttpServer.TcpAddress
+    const app = `http://127.0.0.1:${address.port}`
+    const context = yield* Layer.build(
+      TmdbWebLogin.layer({ publicUrl: app, signingKey: KEY, ...options }).pipe(
+        Layer.provideMerge(store),
+        Layer.provideMerge(authOver(fake))
+      )
+    )
+    return { app, fake, server, context }
+  })
+
+/** The plain HttpRouter flavour. */
+export const withRouterApp = <E>(
+  store: Layer.Layer<WebSessionStore, E>,
+  f: (running: Running) => Promise<void>,
+  options: Partial<TmdbWebLoginOptions> = {}
+) =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const { app, context, fake, server } = yield* services(store, options)
+    const web = Context.get(context, TmdbWebLogin)
+    const router = HttpRouter.empty.pipe(HttpRouter.concat(web.router), HttpRouter.concat(me))
+    yield* HttpServer.serveEffect(router).pipe(Effect.provide(context), Effect.provide(server))
+    yield* Effect.promise(() => f({ app, fake }))
+  })))
+
+export const sessionCount = (fake: FakeTmdbServer) => Effect.runPromise(Effect.map(fake.sessions, (s) => s.length))
