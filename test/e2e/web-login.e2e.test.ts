@@ -328,6 +328,47 @@ describe("the web login's configuration", () => {
     }
   })
 
+  it("weak signing keys are refused at startup with the fix named, the key never shown", async () => {
+    for (
+      const weak of ["a".repeat(32), " ".repeat(32), "abababababababababababababababab", "abcdefg".repeat(5)]
+    ) {
+      const result = await build(TmdbWebLogin.layer({ publicUrl: "http://127.0.0.1", signingKey: weak }))
+      const message = Either.isLeft(result) ? String(result.left) : "accepted"
+      expect(message, JSON.stringify(weak)).toContain("Invalid data at signingKey")
+      expect(message).toContain("at least 32 characters")
+      expect(message).toContain("openssl rand -base64 32")
+      expect(message).not.toContain(weak)
+    }
+    const list = await build(TmdbWebLogin.layer({ publicUrl: "http://127.0.0.1", signingKey: [KEY, "a".repeat(40)] }))
+    expect(Either.isLeft(list) && String(list.left)).toContain("key 2: it is one repeated character")
+    const rotated = await build(TmdbWebLogin.layer({ publicUrl: "http://127.0.0.1", signingKey: [KEY, `${KEY}-old`] }))
+    expect(Either.isRight(rotated)).toBe(true)
+    const cookieName = await build(
+      TmdbWebLogin.layer({ publicUrl: "http://127.0.0.1", signingKey: KEY, cookieName: "__Host-x" })
+    )
+    expect(Either.isLeft(cookieName) && String(cookieName.left)).toContain("Invalid data at cookieName")
+  })
+
+  it(
+    "key rotation: a session signed with a key now second in the list still works; with the key removed it does not",
+    async () => {
+      const old = "an older key, still accepted: 8f2c91d0a7b3e645"
+      const directory = mkdtempSync(join(tmpdir(), "tmdb-web-rotation-"))
+      const store = WebSessionStore.layerFileSystem(directory).pipe(Layer.provide(NodeContext.layer))
+      const browser = new Browser()
+      await withRouterApp(store, async ({ app }) => {
+        await browser.signIn(app)
+      }, { signingKey: old, revalidateAfter: "1 day" })
+      await withRouterApp(store, async ({ app }) => {
+        expect((await browser.fetch(`${app}/api/me`)).status).toBe(200)
+      }, { signingKey: [KEY, old], revalidateAfter: "1 day" })
+      await withRouterApp(store, async ({ app }) => {
+        expect((await browser.fetch(`${app}/api/me`)).status).toBe(401)
+      }, { signingKey: KEY, revalidateAfter: "1 day" })
+    },
+    30_000
+  )
+
   it("layerConfig reads TMDB_WEB_PUBLIC_URL and TMDB_WEB_SIGNING_KEY; a missing or short key fails at startup", async () => {
     const withEnv = (env: Record<string, string>) =>
       Effect.runPromise(Effect.either(
@@ -345,5 +386,9 @@ describe("the web login's configuration", () => {
     expect(Either.isLeft(short) && String(short.left)).not.toContain("too-short")
     const good = await withEnv({ TMDB_WEB_PUBLIC_URL: "http://127.0.0.1", TMDB_WEB_SIGNING_KEY: KEY })
     expect(Either.isRight(good)).toBe(true)
+    const weak = await withEnv({ TMDB_WEB_PUBLIC_URL: "http://127.0.0.1", TMDB_WEB_SIGNING_KEY: " ".repeat(40) })
+    expect(Either.isLeft(weak) && String(weak.left)).toContain("TMDB_WEB_SIGNING_KEY must be at least 32 characters")
+    const list = await withEnv({ TMDB_WEB_PUBLIC_URL: "http://127.0.0.1", TMDB_WEB_SIGNING_KEY: `${KEY}, ${KEY}-old` })
+    expect(Either.isRight(list)).toBe(true)
   })
 })

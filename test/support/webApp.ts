@@ -4,10 +4,10 @@
  */
 import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Logger } from "effect"
 import { createServer } from "node:http"
 import { expect } from "vitest"
-import { AuthService, TmdbConfig, TmdbHttpClient } from "../../src/index.js"
+import { AuthService, type TmdbClient, TmdbConfig, TmdbHttpClient } from "../../src/index.js"
 import type { FakeTmdbServer } from "../../src/testing/index.js"
 import { FakeTmdb } from "../../src/testing/index.js"
 import type { TmdbWebLoginOptions } from "../../src/web/index.js"
@@ -83,18 +83,42 @@ export const services = <E>(store: Layer.Layer<WebSessionStore, E>, options: Par
     return { app, fake, server, context }
   })
 
+/** What a test adds to the app: its own routes (with TmdbClient, AuthService... provided), a log of its own. */
+export interface Extras {
+  readonly routes?: HttpRouter.HttpRouter<unknown, TmdbWebLogin | TmdbClient | AuthService> | undefined
+  /** Receives every log line of the app (message and level). */
+  readonly logs?: Array<{ readonly level: string; readonly message: string }> | undefined
+}
+
 /** The plain HttpRouter flavour. */
 export const withRouterApp = <E>(
   store: Layer.Layer<WebSessionStore, E>,
   f: (running: Running) => Promise<void>,
-  options: Partial<TmdbWebLoginOptions> = {}
+  options: Partial<TmdbWebLoginOptions> = {},
+  extras: Extras = {}
 ) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    const { app, context, fake, server } = yield* services(store, options)
-    const web = Context.get(context, TmdbWebLogin)
-    const router = HttpRouter.empty.pipe(HttpRouter.concat(web.router), HttpRouter.concat(me))
-    yield* HttpServer.serveEffect(router).pipe(Effect.provide(context), Effect.provide(server))
-    yield* Effect.promise(() => f({ app, fake }))
-  })))
+  Effect.runPromise(Effect.scoped(
+    Effect.gen(function*() {
+      const { app, context, fake, server } = yield* services(store, options)
+      const web = Context.get(context, TmdbWebLogin)
+      const router = HttpRouter.empty.pipe(
+        HttpRouter.concat(web.router),
+        HttpRouter.concat(me),
+        HttpRouter.concat(extras.routes ?? HttpRouter.empty)
+      )
+      yield* HttpServer.serveEffect(router).pipe(Effect.provide(context), Effect.provide(server))
+      yield* Effect.promise(() => f({ app, fake }))
+    }).pipe(
+      extras.logs === undefined ? (self) => self : Effect.provide(Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ logLevel, message }) => {
+          extras.logs!.push({
+            level: logLevel.label,
+            message: Array.isArray(message) ? message.join(" ") : String(message)
+          })
+        })
+      ))
+    )
+  ))
 
 export const sessionCount = (fake: FakeTmdbServer) => Effect.runPromise(Effect.map(fake.sessions, (s) => s.length))
