@@ -6,13 +6,20 @@
  * With TMDB_ACCESS_TOKEN (or TMDB_API_KEY) set it signs in with live TMDB instead. It makes its own signing key
  * unless TMDB_WEB_SIGNING_KEY is set, listens on 127.0.0.1 (PORT, default a free port) and prints its URL.
  *
+ * It logs each request (HttpMiddleware.logger) and, with OTEL_TRACES_EXPORTER=console, prints its spans; the
+ * callback, whose URL carries the request token, is in neither. Every page carries TmdbWebLogin.securityHeaders;
+ * unknown paths get a small 404 page.
+ *
  * Run: npm run example:web
  */
+import { NodeSdk } from "@effect/opentelemetry"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { ConsoleSpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Config, Console, Effect, Layer, Option, Redacted } from "effect"
 import { AuthService, TmdbConfig, TmdbHttpClient } from "effect-tmdb-auth"
 import { FakeTmdb } from "effect-tmdb-auth/testing"
@@ -56,10 +63,28 @@ const api = HttpRouter.empty.pipe(
   TmdbWebLogin.requireSignIn({ unauthenticated: "json" })
 )
 
+const notFound = layout(`<p id="status">There is no such page here.</p><p><a href="/">Home</a></p>`).pipe(
+  HttpServerResponse.setStatus(404)
+)
+
 const app = Effect.gen(function*() {
   const web = yield* TmdbWebLogin
-  return HttpRouter.empty.pipe(HttpRouter.get("/", home), HttpRouter.concat(web.router), HttpRouter.concat(api))
+  return HttpRouter.empty.pipe(HttpRouter.get("/", home), HttpRouter.concat(web.router), HttpRouter.concat(api)).pipe(
+    Effect.catchTag("RouteNotFound", () => Effect.succeed(notFound))
+  )
 })
+
+/** Spans to the console with OTEL_TRACES_EXPORTER=console, else none. */
+const tracing = Layer.unwrapEffect(Effect.map(
+  Config.string("OTEL_TRACES_EXPORTER").pipe(Config.withDefault("none")),
+  (exporter) =>
+    exporter === "console"
+      ? NodeSdk.layer(() => ({
+        resource: { serviceName: "tmdb-web-example" },
+        spanProcessor: new SimpleSpanProcessor(new ConsoleSpanExporter())
+      }))
+      : Layer.empty
+))
 
 /** TMDB: live with a credential in the environment, else FakeTmdb on a free port with the asking approval page. */
 const tmdb = Layer.unwrapScoped(Effect.gen(function*() {
@@ -97,9 +122,18 @@ const main = Effect.gen(function*() {
     )
   )
   const router = yield* Effect.provide(app, services)
-  yield* HttpServer.serveEffect(router).pipe(Effect.provide(services), Effect.provide(server))
+  const web = yield* Effect.provide(TmdbWebLogin, services)
+  yield* Layer.build(
+    // Every page gets the security headers; every request a log line, and a span, except the callback: its URL
+    // carries the request token (the callback itself turns its log line off).
+    HttpServer.serve(router, (httpApp) => HttpMiddleware.logger(TmdbWebLogin.securityHeaders(httpApp))).pipe(
+      HttpMiddleware.withTracerDisabledWhen((request) => request.url.startsWith(`${web.prefix}/callback`)),
+      Layer.provide(Layer.succeedContext(services)),
+      Layer.provide(Layer.succeedContext(server))
+    )
+  )
   yield* Console.log(`Example app: ${publicUrl}  (Ctrl-C to stop)`)
   return yield* Effect.never
-}).pipe(Effect.scoped)
+}).pipe(Effect.scoped, Effect.provide(tracing))
 
 NodeRuntime.runMain(main)

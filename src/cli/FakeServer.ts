@@ -141,6 +141,11 @@ export const fakeServer = Command.make(
     control: Options.boolean("no-control", { ifPresent: false, negationNames: ["control"] }).pipe(
       Options.withDescription("serve (--control, the default) or not (--no-control) the control API under /__fake/")
     ),
+    interactiveApproval: Options.boolean("interactive-approval").pipe(
+      Options.withDescription(
+        "the approval page asks, as TMDB's does: which user, Approve or Deny, naming the app that asks (default: approve at once)"
+      )
+    ),
     json: Options.boolean("json").pipe(
       Options.withDescription("print the URL, credentials and control base as one JSON line (for scripts)")
     ),
@@ -177,6 +182,7 @@ export const fakeServer = Command.make(
       const options: FakeTmdbOptions & ServeOptions = {
         port: flags.port,
         control: flags.control,
+        interactiveApproval: flags.interactiveApproval,
         accessTokens,
         apiKeys,
         ...(users === undefined ? {} : { users }),

@@ -614,12 +614,14 @@ export class Engine {
     const redirectTo = request.url.searchParams.get("redirect_to") ?? ""
     const action = `/authenticate/${encodeURIComponent(token)}`
     const users = Array.from(this.users.keys(), (name) => `<option>${escapeHtml(name)}</option>`).join("")
+    // TMDB names the application; the fake names where the app sends the browser back to.
+    const app = URL.canParse(redirectTo) ? new URL(redirectTo).origin : "An application"
     return this.page(
       request,
       now,
       200,
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Approve sign-in - FakeTmdb</title></head><body>` +
-        `<h1>An application wants to sign you in with your TMDB account</h1>` +
+        `<h1><span id="app">${escapeHtml(app)}</span> wants to sign you in with your TMDB account</h1>` +
         `<form method="post" action="${action}/allow"><label>Signed in on TMDB as <select name="username">${users}</select></label>` +
         `<input type="hidden" name="redirect_to" value="${escapeHtml(redirectTo)}">` +
         `<button id="approve" type="submit">Approve</button></form>` +

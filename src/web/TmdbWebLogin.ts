@@ -7,7 +7,7 @@
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
-import type * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -232,7 +232,13 @@ const forgetEnded = Effect.gen(function*() {
  * @since 0.6.0
  */
 export const securityHeaders: <E, R>(httpApp: HttpApp.Default<E, R>) => HttpApp.Default<E, R> = HttpMiddleware.make(
-  (app) => Effect.map(app, withSecurityHeaders)
+  // A pre-response handler, not a map of the app's result: as a server middleware the response is already being
+  // sent when the app's effect ends; this also reaches error responses (404, 500).
+  (app) =>
+    Effect.zipRight(
+      HttpApp.appendPreResponseHandler((_request, response) => Effect.succeed(withSecurityHeaders(response))),
+      app
+    )
 )
 
 /**

@@ -329,6 +329,48 @@ describe("tmdb-auth fake-server flags", () => {
     30_000
   )
 
+  it(
+    "--interactive-approval: the approval page names the app and asks; Approve redirects with approved=true",
+    async () => {
+      const fake = await startFake(["--interactive-approval"])
+      try {
+        const token = (await (await tmdb(fake.info.url, "/3/authentication/token/new")).json()).request_token as string
+        const redirectTo = "https://app.example.test/auth/tmdb/callback"
+        const page = await fetch(
+          `${fake.info.url}/authenticate/${token}?redirect_to=${encodeURIComponent(redirectTo)}`,
+          { redirect: "manual" }
+        )
+        expect(page.status).toBe(200)
+        const html = await page.text()
+        expect(html).toContain(`<span id="app">https://app.example.test</span> wants to sign you in`)
+        expect(html).toContain(`id="approve"`)
+        expect(html).toContain(`id="deny"`)
+        const approved = await fetch(`${fake.info.url}/authenticate/${token}/allow`, {
+          method: "POST",
+          redirect: "manual",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ username: "demo", redirect_to: redirectTo }).toString()
+        })
+        expect(approved.status).toBe(302)
+        expect(new URL(approved.headers.get("location")!).searchParams.get("approved")).toBe("true")
+      } finally {
+        await fake.stop()
+      }
+      // Without the flag, the page approves at once.
+      const plain = await startFake()
+      try {
+        const token = (await (await tmdb(plain.info.url, "/3/authentication/token/new")).json()).request_token as string
+        const page = await fetch(`${plain.info.url}/authenticate/${token}?redirect_to=https%3A%2F%2Fa.test%2F`, {
+          redirect: "manual"
+        })
+        expect(page.status).toBe(302)
+      } finally {
+        await plain.stop()
+      }
+    },
+    30_000
+  )
+
   it("--v4-access-tokens, --token-ttl and --guest-ttl", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fake-server-"))
     writeFileSync(join(dir, "v4.json"), JSON.stringify([{ access_token: "eyJ.v4", username: "demo" }]))

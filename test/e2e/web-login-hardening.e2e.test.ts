@@ -213,11 +213,16 @@ describe("security headers", () => {
         )
       )
     )
-    const handler = HttpApp.toWebHandler(TmdbWebLogin.securityHeaders(HttpRouter.toHttpApp(page).pipe(Effect.flatten)))
+    // As a server middleware (HttpServer.serve(router, middleware)), where the response is already on its way when
+    // the app's effect ends; error responses included.
+    const handler = HttpApp.toWebHandler(page, TmdbWebLogin.securityHeaders)
     const home = await handler(new Request("http://127.0.0.1/"))
     expect(home.headers.get("x-frame-options")).toBe("DENY")
     expect(home.headers.get("content-security-policy")).toBe("frame-ancestors 'none'")
     expect(home.headers.get("x-content-type-options")).toBe("nosniff")
+    const missing = await handler(new Request("http://127.0.0.1/missing"))
+    expect(missing.status).toBe(404)
+    expect(missing.headers.get("x-frame-options")).toBe("DENY")
     const own = await handler(new Request("http://127.0.0.1/own-csp"))
     expect(own.headers.get("content-security-policy")).toBe("default-src 'self'; frame-ancestors 'none'")
     expect(own.headers.get("x-frame-options")).toBe("DENY")
