@@ -28,7 +28,8 @@ beforeAll(async () => {
   }
   app = spawn(process.execPath, ["--import", "tsx", "examples/web-app.ts"], {
     cwd: repo,
-    env: { PATH: process.env["PATH"] ?? "" },
+    // Spans to standard output too, so that the test can read every log line and span for secrets.
+    env: { PATH: process.env["PATH"] ?? "", OTEL_TRACES_EXPORTER: "console" },
     stdio: ["ignore", "pipe", "pipe"]
   })
   app.stdout!.on("data", (chunk: Buffer) => (appOutput += chunk.toString()))
@@ -201,4 +202,62 @@ describe("Sign in with TMDB in Chromium (npm run example:web)", () => {
     },
     60_000
   )
+
+  it("the request token reaches neither the app's request log nor its spans", async () => {
+    await withContext(async (_, page) => {
+      await startSignIn(page)
+      // The approval page's URL on TMDB (the fake) carries the token: /authenticate/{token}?redirect_to=...
+      const token = new URL(page.url()).pathname.split("/")[2]!
+      expect(token).toMatch(/^[0-9a-f]{40}$/)
+      const before = appOutput.length
+      await Promise.all([page.waitForURL(`${appUrl}/`), page.click("#approve")])
+      expect(await status(page)).toBe("Signed in as demo")
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      const output = appOutput.slice(before)
+      // The app did log and trace this sign-in (the home page it landed on), just not the callback's URL.
+      expect(output).toContain("http.url: /")
+      expect(output).toContain("TmdbWebLogin.callback")
+      expect(output).toContain("'http.request.method': 'GET'")
+      expect(output).not.toContain(token)
+      expect(output).not.toContain("/auth/tmdb/callback?")
+    })
+  }, 60_000)
+
+  it("the app's pages cannot be framed: a same-site page framing the app shows nothing of it", async () => {
+    const framing: Server = createServer((_, response) => {
+      response.writeHead(200, { "content-type": "text/html" })
+      response.end(
+        `<!doctype html><h1>framing</h1><iframe id="app" src="${appUrl}/"></iframe>` +
+          `<iframe id="login" src="${appUrl}/auth/tmdb/callback"></iframe>`
+      )
+    })
+    await new Promise<void>((resolve) => framing.listen(0, "127.0.0.1", resolve))
+    try {
+      await withContext(async (_, page) => {
+        await signIn(page)
+        const framed: Array<string> = []
+        page.on("response", (response) => {
+          if (response.url().startsWith(appUrl)) framed.push(response.headers()["x-frame-options"] ?? "none")
+        })
+        await page.goto(`http://127.0.0.1:${(framing.address() as AddressInfo).port}/`)
+        await page.waitForTimeout(1000)
+        expect(framed).toEqual(["DENY", "DENY"])
+        for (const frame of page.frames().filter((f) => f !== page.mainFrame())) {
+          expect(await frame.$("#status").catch(() => null)).toBeNull()
+          expect(await frame.$("#sign-out").catch(() => null)).toBeNull()
+        }
+      })
+    } finally {
+      framing.close()
+    }
+  }, 60_000)
+
+  it("an unknown path gets the app's small 404 page, with the security headers", async () => {
+    await withContext(async (_, page) => {
+      const response = await page.goto(`${appUrl}/no/such/page`)
+      expect(response?.status()).toBe(404)
+      expect(response?.headers()["x-frame-options"]).toBe("DENY")
+      expect(await status(page)).toBe("There is no such page here.")
+    })
+  }, 60_000)
 })

@@ -31,4 +31,6 @@ export default function setup(): void {
   ensure("redis-server", "redis-server")
   // The browser test drives Debian's Chromium with playwright-core (no browser download works offline).
   if (process.env["CHROMIUM_PATH"] === undefined) ensure("chromium", "chromium")
+  // The https browser test makes its certificate for *.example.test with openssl.
+  ensure("openssl", "openssl")
 }
