@@ -13,6 +13,32 @@ const Fake = FakeTmdb.layerAuthService({ v4AccessTokens: [V4] })
 const login = { username: "demo", password: FakeTmdb.defaults.user.password }
 
 describe("late answers", () => {
+  it.effect("endSession waits at most waitAtMost, then the delete completes in the background", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      const fake = yield* FakeTmdb
+      const session = yield* auth.login(login)
+      yield* fake.fail("DELETE /3/authentication/session", Fault.Delay({ duration: "8 seconds" }))
+      const fiber = yield* Effect.fork(auth.endSession(session, { waitAtMost: "3 seconds" }))
+      yield* TestClock.adjust("2999 millis")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(fiber)
+      expect(yield* fake.sessions).toHaveLength(1)
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* fake.sessions).toEqual([])
+    }).pipe(Effect.provide(Fake)))
+
+  it.effect("endSession never fails: a session TMDB no longer knows is already ended", () =>
+    Effect.gen(function*() {
+      const auth = yield* AuthService
+      const fake = yield* FakeTmdb
+      const session = yield* auth.login(login)
+      yield* auth.deleteSession(session)
+      yield* auth.endSession(session)
+      expect((yield* fake.requests).filter((r) => r.method === "DELETE").map((r) => r.status)).toEqual([200, 404])
+    }).pipe(Effect.provide(Fake)))
+
   it.effect("session/new answered after the timeout: the caller gets Timeout at once, the session is deleted", () =>
     Effect.gen(function*() {
       const auth = yield* AuthService

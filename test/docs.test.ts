@@ -12,6 +12,12 @@ describe("docs", () => {
     })
   }
 
+  it("docs/web-login.md shows test/docs-web-login-example.ts (type-checked by tsc) word for word", () => {
+    const block = /```ts\n(import \{ HttpApi, HttpApiBuilder[\s\S]*?)```/.exec(read("docs/web-login.md"))
+    const example = read("test/docs-web-login-example.ts")
+    expect(block?.[1]).toBe(example.slice(example.indexOf("\n") + 1))
+  })
+
   it("every local link in the README and docs points at a file that exists", () => {
     for (
       const doc of [

@@ -3,8 +3,8 @@
  * by `npm run typecheck` (tsc over test/); the runtime test below only keeps vitest from reporting an empty file.
  */
 import { describe, expectTypeOf, it } from "@effect/vitest"
-import type { Effect, Scope } from "effect"
-import { TmdbConfig } from "../src/index.js"
+import type { ConfigError, Effect, Layer, Scope } from "effect"
+import { AuthService, type TmdbClient, TmdbConfig } from "../src/index.js"
 import type {
   AccessTokenRequired,
   AuthServiceShape,
@@ -99,5 +99,12 @@ describe("error types", () => {
       return [Fault.RateLimited(), Fault.Unavailable(), Fault.Delay({ duration: "1 second" })]
     }
     expectTypeOf(check).returns.toEqualTypeOf<Array<Fault>>()
+  })
+
+  it("AuthService.layerLive provides TmdbClient too, for the app's own calls", () => {
+    expectTypeOf(AuthService.layerLive).toEqualTypeOf<
+      Layer.Layer<AuthService | TmdbClient, ConfigError.ConfigError>
+    >()
+    expectTypeOf<ErrorOf<"endSession">>().toEqualTypeOf<never>()
   })
 })
