@@ -26,7 +26,7 @@ import {
   TmdbWebLogin,
   WebSessionStore
 } from "../../src/web/index.js"
-import { Browser, services, sessionCount, withRouterApp } from "../support/webApp.js"
+import { Browser, services, sessionCount, withApiApp, withRouterApp } from "../support/webApp.js"
 
 const revoke = (fakeUrl: string, sessionId: string) =>
   fetch(`${fakeUrl}/3/authentication/session`, {
@@ -348,31 +348,21 @@ describe("a handler's SessionNotFound (the session was revoked at TMDB)", () => 
       Layer.provide([layerTmdbAuthHandlers(Api), MeLive]),
       Layer.provide(TmdbSignIn.layer)
     )
-    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-      const { app, context, fake, server } = yield* services(WebSessionStore.layerMemory, {})
-      yield* Layer.build(
-        HttpApiBuilder.serve().pipe(
-          Layer.provide(ApiLive),
-          Layer.provide(Layer.succeedContext(context)),
-          Layer.provide(Layer.succeedContext(server))
-        )
-      )
-      yield* Effect.promise(async () => {
-        const browser = new Browser()
-        await browser.signIn(app)
-        expect(await (await browser.fetch(`${app}/api/account`)).json()).toEqual({ username: "demo" })
-        const [live] = await Effect.runPromise(fake.sessions)
-        await revoke(fake.url, Redacted.value(live!.sessionId))
-        const answer = await browser.fetch(`${app}/api/account`)
-        expect(answer.status).toBe(401)
-        expect(await answer.json()).toMatchObject({
-          _tag: "Unauthorized",
-          message: expect.stringContaining("forgotten")
-        })
-        const asked = (await Effect.runPromise(fake.requests)).length
-        expect((await browser.fetch(`${app}/api/account`)).status).toBe(401)
-        expect((await Effect.runPromise(fake.requests)).length).toBe(asked)
+    await withApiApp(ApiLive, async ({ app, fake }) => {
+      const browser = new Browser()
+      await browser.signIn(app)
+      expect(await (await browser.fetch(`${app}/api/account`)).json()).toEqual({ username: "demo" })
+      const [live] = await Effect.runPromise(fake.sessions)
+      await revoke(fake.url, Redacted.value(live!.sessionId))
+      const answer = await browser.fetch(`${app}/api/account`)
+      expect(answer.status).toBe(401)
+      expect(await answer.json()).toMatchObject({
+        _tag: "Unauthorized",
+        message: expect.stringContaining("forgotten")
       })
-    })))
+      const asked = (await Effect.runPromise(fake.requests)).length
+      expect((await browser.fetch(`${app}/api/account`)).status).toBe(401)
+      expect((await Effect.runPromise(fake.requests)).length).toBe(asked)
+    })
   }, 30_000)
 })

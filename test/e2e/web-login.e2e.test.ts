@@ -22,7 +22,7 @@ import {
   WebSessionStore
 } from "../../src/web/index.js"
 import { type RedisServer, startRedis } from "../support/redis.js"
-import { Browser, KEY, services, sessionCount, withRouterApp } from "../support/webApp.js"
+import { Browser, KEY, sessionCount, withApiApp, withRouterApp } from "../support/webApp.js"
 
 describe("the web login as a plain HttpRouter, sessions in memory", () => {
   it(
@@ -271,34 +271,24 @@ describe("the web login as an HttpApiGroup with the TmdbSignIn middleware", () =
   )
 
   it("signs in through the group's routes; the middleware answers 401 JSON without a session", async () => {
-    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-      const { app, context, fake, server } = yield* services(WebSessionStore.layerMemory, {})
-      yield* Layer.build(
-        HttpApiBuilder.serve().pipe(
-          Layer.provide(ApiLive),
-          Layer.provide(Layer.succeedContext(context)),
-          Layer.provide(Layer.succeedContext(server))
-        )
-      )
-      yield* Effect.promise(async () => {
-        const anonymous = await fetch(`${app}/api/me`)
-        expect(anonymous.status).toBe(401)
-        expect(await anonymous.json()).toMatchObject({ _tag: "Unauthorized" })
-        const browser = new Browser()
-        const callback = await browser.signIn(app, "/welcome")
-        expect([callback.status, callback.headers.get("location")]).toEqual([303, "/welcome"])
-        expect(await (await browser.fetch(`${app}/api/me`)).json()).toEqual({ username: "demo" })
-        const crossSite = await browser.fetch(`${app}/auth/tmdb/logout`, {
-          method: "POST",
-          headers: { origin: "https://evil.example" }
-        })
-        expect(crossSite.status).toBe(403)
-        const logout = await browser.fetch(`${app}/auth/tmdb/logout`, { method: "POST", headers: { origin: app } })
-        expect(logout.status).toBe(303)
-        expect(await sessionCount(fake)).toBe(0)
-        expect((await browser.fetch(`${app}/api/me`)).status).toBe(401)
+    await withApiApp(ApiLive, async ({ app, fake }) => {
+      const anonymous = await fetch(`${app}/api/me`)
+      expect(anonymous.status).toBe(401)
+      expect(await anonymous.json()).toMatchObject({ _tag: "Unauthorized" })
+      const browser = new Browser()
+      const callback = await browser.signIn(app, "/welcome")
+      expect([callback.status, callback.headers.get("location")]).toEqual([303, "/welcome"])
+      expect(await (await browser.fetch(`${app}/api/me`)).json()).toEqual({ username: "demo" })
+      const crossSite = await browser.fetch(`${app}/auth/tmdb/logout`, {
+        method: "POST",
+        headers: { origin: "https://evil.example" }
       })
-    })))
+      expect(crossSite.status).toBe(403)
+      const logout = await browser.fetch(`${app}/auth/tmdb/logout`, { method: "POST", headers: { origin: app } })
+      expect(logout.status).toBe(303)
+      expect(await sessionCount(fake)).toBe(0)
+      expect((await browser.fetch(`${app}/api/me`)).status).toBe(401)
+    })
   }, 30_000)
 })
 

@@ -2,7 +2,7 @@
  * The web login's test app over real sockets on 127.0.0.1: a fetch "browser" with a cookie jar, FakeTmdb.serve,
  * AuthService over TmdbHttpClient, a session store and TmdbWebLogin, served as a plain HttpRouter.
  */
-import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
+import { type HttpApi, HttpApiBuilder, HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, Layer, Logger } from "effect"
 import { createServer } from "node:http"
@@ -11,7 +11,7 @@ import { AuthService, type TmdbClient, TmdbConfig, TmdbHttpClient } from "../../
 import type { FakeTmdbServer } from "../../src/testing/index.js"
 import { FakeTmdb } from "../../src/testing/index.js"
 import type { TmdbWebLoginOptions } from "../../src/web/index.js"
-import { CurrentAccount, TmdbWebLogin, type WebSessionStore } from "../../src/web/index.js"
+import { CurrentAccount, TmdbWebLogin, WebSessionStore } from "../../src/web/index.js"
 
 export const KEY = "0123456789abcdef0123456789abcdef-test-key"
 
@@ -122,3 +122,20 @@ export const withRouterApp = <E>(
   ))
 
 export const sessionCount = (fake: FakeTmdbServer) => Effect.runPromise(Effect.map(fake.sessions, (s) => s.length))
+
+/** The HttpApi flavour: `api` (the app's HttpApi layer, with the login's group) served over the login's services. */
+export const withApiApp = (
+  api: Layer.Layer<HttpApi.Api, never, TmdbWebLogin | TmdbClient | AuthService>,
+  f: (running: Running) => Promise<void>
+) =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const { app, context, fake, server } = yield* services(WebSessionStore.layerMemory, {})
+    yield* Layer.build(
+      HttpApiBuilder.serve().pipe(
+        Layer.provide(api),
+        Layer.provide(Layer.succeedContext(context)),
+        Layer.provide(Layer.succeedContext(server))
+      )
+    )
+    yield* Effect.promise(() => f({ app, fake }))
+  })))
