@@ -601,6 +601,19 @@ export const makeClient = (
     return Effect.flatMap(Effect.retry(again, policy), (result) => result)
   }
 
+  /** The one place cleanups run: the client's background (the layer's scope), bounded by `lateAnswerGrace`. */
+  const background = <E>(what: string, effect: Effect.Effect<void, E>) =>
+    forkBackground(
+      effect.pipe(
+        Effect.timeoutFail({ duration: lateAnswerGrace, onTimeout: () => ({ message: "lateAnswerGrace ran out" }) }),
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.void
+            : Effect.logWarning(`${what}: did not complete in the background`, cause)
+        )
+      )
+    )
+
   /** Work whose answer may come after its caller stopped waiting: at most this many at once; then waited for inline. */
   let lateAnswersPending = 0
 
@@ -630,7 +643,7 @@ export const makeClient = (
     Effect.flatMap(Effect.zip(Deferred.make<void>(), Deferred.make<A, E>()), ([sent, answer]) => {
       const state: { abandoned: boolean; result: Exit.Exit<A, E> | undefined } = { abandoned: false, result: undefined }
       const cleanUp = (value: A) => lateCleanup(late, endpoint, value)
-      const background = work(sent).pipe(
+      const attemptInBackground = work(sent).pipe(
         Effect.exit,
         Effect.flatMap((exit) => {
           state.result = exit
@@ -645,7 +658,7 @@ export const makeClient = (
           })
         ))
       )
-      return Effect.flatMap(forkBackground(background), (fiber) =>
+      return Effect.flatMap(forkBackground(attemptInBackground), (fiber) =>
         Deferred.await(sent).pipe(
           Effect.zipRight(
             Deferred.await(answer).pipe(
@@ -662,7 +675,7 @@ export const makeClient = (
               return Effect.flatMap(Deferred.isDone(sent), (wasSent) =>
                 wasSent ? Effect.void : Fiber.interruptFork(fiber))
             }
-            return Effect.asVoid(forkBackground(cleanUp(state.result.value)))
+            return Effect.asVoid(background(late.what, cleanUp(state.result.value)))
           })
         ))
     })
@@ -773,7 +786,7 @@ export const makeClient = (
                 (value) => lateCleanup(late, endpoint, value)
               )
             Runtime.runFork(runtime)(
-              forkBackground(Effect.ensuring(Effect.ignore(cleanUp), Effect.sync(() => lateAnswersPending -= 1)))
+              background(late.what, Effect.ensuring(Effect.ignore(cleanUp), Effect.sync(() => lateAnswersPending -= 1)))
             )
           }
         }
@@ -809,18 +822,6 @@ export const makeClient = (
           : Effect.fail(error)
     )
   }) as TmdbClientRequestFn & InternalRequestFn
-
-  const background = <E>(what: string, effect: Effect.Effect<void, E>) =>
-    forkBackground(
-      effect.pipe(
-        Effect.timeoutFail({ duration: lateAnswerGrace, onTimeout: () => ({ message: "lateAnswerGrace ran out" }) }),
-        Effect.catchAllCause((cause) =>
-          Cause.isInterruptedOnly(cause)
-            ? Effect.void
-            : Effect.logWarning(`${what}: did not complete in the background`, cause)
-        )
-      )
-    )
 
   const shape: TmdbClientShape & { readonly [InternalRequestId]: InternalRequestFn } = {
     request,
