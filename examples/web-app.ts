@@ -8,7 +8,7 @@
  *
  * It logs each request (HttpMiddleware.logger) and, with OTEL_TRACES_EXPORTER=console, prints its spans; the
  * callback, whose URL carries the request token, is in neither. Every page carries TmdbWebLogin.securityHeaders;
- * unknown paths get a small 404 page.
+ * unknown paths get a small 404 page. LOGIN_RATE_LIMIT sets the sign-ins a minute per client (default 60 here).
  *
  * Run: npm run example:web
  */
@@ -49,7 +49,15 @@ const home = Effect.gen(function*() {
       layout(`<p id="status">Signed in as <strong id="username">${escapeHtml(account.username)}</strong></p>
 <form method="post" action="${web.prefix}/logout"><button id="sign-out" type="submit">Sign out</button></form>`)
   })
-})
+}).pipe(
+  // The session store cannot say who is signed in: say so, rather than offer a sign-in that would fail too.
+  Effect.catchTag("SessionStoreUnavailable", () =>
+    Effect.succeed(
+      layout(`<p id="status">Sign-in is temporarily unavailable. Try again in a moment.</p>`).pipe(
+        HttpServerResponse.setStatus(503)
+      )
+    ))
+)
 
 /** A JSON route for signed-in users only: 401 without a session. */
 const api = HttpRouter.empty.pipe(
@@ -115,8 +123,10 @@ const main = Effect.gen(function*() {
   const server = yield* Layer.build(NodeHttpServer.layer(createServer, { port, host: "127.0.0.1" }))
   const address = (yield* Effect.provide(HttpServer.HttpServer, server)).address as HttpServer.TcpAddress
   const publicUrl = yield* Config.string("PUBLIC_URL").pipe(Config.withDefault(`http://127.0.0.1:${address.port}`))
+  // Sign-ins a minute per client: the library's default is 10; here 60, so that trying it out is never refused.
+  const loginRateLimit = yield* Config.integer("LOGIN_RATE_LIMIT").pipe(Config.withDefault(60))
   const services = yield* Layer.build(
-    TmdbWebLogin.layer({ publicUrl, signingKey }).pipe(
+    TmdbWebLogin.layer({ publicUrl, signingKey, loginRateLimit: { limit: loginRateLimit, window: "1 minute" } }).pipe(
       Layer.provideMerge(WebSessionStore.layerMemory),
       Layer.provideMerge(tmdb)
     )

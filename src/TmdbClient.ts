@@ -6,6 +6,7 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -85,6 +86,14 @@ export interface TmdbClientShape {
    * fibers for `TmdbClient.make`. The work is bounded by `lateAnswerGrace`; its failures are logged as warnings.
    */
   readonly background: <E>(what: string, effect: Effect.Effect<void, E>) => Effect.Effect<Fiber.RuntimeFiber<void>>
+  /**
+   * How long a request made now would wait for admission, estimated: the pause and the rate's next slot, plus the
+   * requests queued for a place in flight at the learned (or explicit) rate. Zero while TMDB has not limited the
+   * client. For shedding load (the web login's `/login` answers 503 above 2 seconds), not a promise.
+   *
+   * @since 0.6.0
+   */
+  readonly admissionWait: Effect.Effect<Duration.Duration>
 }
 
 /**

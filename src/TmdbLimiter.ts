@@ -43,6 +43,13 @@ export interface TmdbLimiterShape {
   readonly admit: (limit: ExplicitLimit | undefined) => Effect.Effect<void>
   /** How TMDB answered an admitted request: a 429 pauses and lowers the rate; other answers let it grow. */
   readonly record: (outcome: Outcome) => Effect.Effect<void>
+  /**
+   * Where pacing stands at `now` (epoch milliseconds): when the next request may go (after any pause and the rate's
+   * next slot) and the learned rate per second (undefined until TMDB limits the client). For estimates only.
+   *
+   * @since 0.6.0
+   */
+  readonly pace?: ((now: number) => { readonly nextSendAt: number; readonly rate: number | undefined }) | undefined
 }
 
 /**

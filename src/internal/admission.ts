@@ -258,7 +258,8 @@ export const makeLimiter = (
     Effect.clockWith((clock) => {
       learned.record(clock.unsafeCurrentTimeMillis(), outcome)
       return Effect.void
-    })
+    }),
+  pace: (now) => ({ nextSendAt: learned.nextSendAt(now), rate: learned.rate })
 })
 
 export interface Waiter {

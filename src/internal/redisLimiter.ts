@@ -9,13 +9,14 @@
  */
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import * as Clock from "effect/Clock"
-import * as ConfigError from "effect/ConfigError"
+import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { Redis as IoRedis, RedisOptions } from "ioredis"
+import type { Redis as IoRedis } from "ioredis"
 import type { RedisLimiterOptions } from "../TmdbLimiter.js"
 import { admitWith, awaitToken, LearnedRate, type LimiterShape, makeLimiter } from "./admission.js"
+import { connectRedis } from "./redisConnection.js"
 
 interface RedisWithScripts extends IoRedis {
   tmdbTokenBucket(
@@ -68,80 +69,53 @@ end
 return 1
 `
 
-const missing = "TmdbLimiter.layerRedis needs the optional peer dependency ioredis: npm install ioredis@^5"
+/** Defines the token bucket script on a client (`connectRedis`'s setup). */
+export const defineTokenBucket = (client: IoRedis) =>
+  client.defineCommand("tmdbTokenBucket", { lua: tokenBucketScript, numberOfKeys: 1 })
+
+/** `@effect/experimental`'s RateLimiterStore over Redis: token buckets only (the library's limiters use no other). */
+export const tokenBucketStore = (
+  redis: IoRedis,
+  prefix: string,
+  command: <A>(f: () => Promise<A>, what: string) => Effect.Effect<A, RateLimiter.RateLimitStoreError>
+): RateLimiter.RateLimiterStore["Type"] =>
+  RateLimiter.RateLimiterStore.of({
+    tokenBucket: (bucket) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        command(
+          () =>
+            (redis as RedisWithScripts).tmdbTokenBucket(
+              `${prefix}${bucket.key}`,
+              bucket.tokens,
+              // In whole microseconds, rounded up: a limit is never exceeded by rounding.
+              Math.ceil(Duration.toMillis(bucket.refillRate) * 1000),
+              bucket.limit,
+              Math.round(now * 1000),
+              bucket.allowOverflow ? 1 : 0
+            ),
+          "token bucket"
+        )),
+    fixedWindow: () =>
+      Effect.fail(new RateLimiter.RateLimitStoreError({ message: "this Redis store has token buckets only" }))
+  })
 
 export const makeRedisLimiter = (
   options: RedisLimiterOptions
 ): Effect.Effect<LimiterShape, ConfigError.ConfigError, Scope.Scope> =>
   Effect.gen(function*() {
-    const { commandTimeout, prefix = "tmdb:", ...redisOptions } = options
-    const timeoutMillis = Duration.toMillis(Duration.decode(commandTimeout ?? "1 second"))
-    const specifier = "ioredis" // a variable, so that bundlers do not pull ioredis into other builds
-    const { Redis } = yield* Effect.tryPromise({
-      try: () => import(/* @vite-ignore */ specifier) as Promise<typeof import("ioredis")>,
-      catch: () => ConfigError.Unsupported(["ioredis"], missing)
-    })
-    let lastError = "not connected yet"
-    const redis = yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        const client = new Redis({
-          ...(redisOptions as RedisOptions),
-          lazyConnect: true,
-          enableOfflineQueue: false,
-          maxRetriesPerRequest: 0,
-          commandTimeout: timeoutMillis,
-          connectTimeout: Math.max(timeoutMillis, 1000),
-          retryStrategy: (times: number) => Math.min(times * 200, 2000)
-        }) as RedisWithScripts
-        // Without a listener ioredis prints every connection error on stderr; the fallback warning reports it.
-        client.on("error", (error: Error) => {
-          lastError = error.message
-        })
-        client.defineCommand("tmdbTokenBucket", { lua: tokenBucketScript, numberOfKeys: 1 })
+    const { prefix = "tmdb:", ...connection } = options
+    const { command: run, redis } = yield* connectRedis<RedisWithScripts>(
+      "TmdbLimiter.layerRedis",
+      connection,
+      (client) => {
+        defineTokenBucket(client)
         client.defineCommand("tmdbPause", { lua: pauseScript, numberOfKeys: 1 })
-        return client
-      }),
-      (client) => Effect.sync(() => client.disconnect())
+      }
     )
-    // A Redis that is down now is not a startup failure: the first requests fall back, reconnection goes on.
-    yield* Effect.tryPromise(() => redis.connect()).pipe(
-      Effect.timeout(Math.max(timeoutMillis, 1000)),
-      Effect.catchAll(() => Effect.logWarning(`TmdbLimiter.layerRedis: Redis is not reachable yet (${lastError})`))
-    )
+    const command = <A>(f: () => Promise<A>, what: string) =>
+      run(f, what, (message, cause) => new RateLimiter.RateLimitStoreError({ message, cause }))
 
-    const command = <A>(run: () => Promise<A>, what: string) =>
-      Effect.tryPromise({
-        try: run,
-        catch: (cause) =>
-          new RateLimiter.RateLimitStoreError({ message: `Redis ${what} failed: ${errorText(cause)}`, cause })
-      }).pipe(
-        Effect.timeoutFail({
-          duration: timeoutMillis,
-          onTimeout: () => new RateLimiter.RateLimitStoreError({ message: `Redis ${what} timed out` })
-        })
-      )
-
-    const store = RateLimiter.RateLimiterStore.of({
-      tokenBucket: (bucket) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          command(
-            () =>
-              redis.tmdbTokenBucket(
-                `${prefix}${bucket.key}`,
-                bucket.tokens,
-                // In whole microseconds, rounded up: a limit is never exceeded by rounding.
-                Math.ceil(Duration.toMillis(bucket.refillRate) * 1000),
-                bucket.limit,
-                Math.round(now * 1000),
-                bucket.allowOverflow ? 1 : 0
-              ),
-            "token bucket"
-          )),
-      fixedWindow: () =>
-        Effect.fail(
-          new RateLimiter.RateLimitStoreError({ message: "TmdbLimiter's Redis store has token buckets only" })
-        )
-    })
+    const store = tokenBucketStore(redis, prefix, command)
     const shared = yield* RateLimiter.make.pipe(Effect.provideService(RateLimiter.RateLimiterStore, store))
     const learned = new LearnedRate()
     const local = makeLimiter(yield* RateLimiter.make.pipe(Effect.provide(RateLimiter.layerStoreMemory)), learned)
@@ -183,7 +157,5 @@ export const makeRedisLimiter = (
         )
       })
 
-    return { admit, record }
+    return { admit, record, pace: (now) => ({ nextSendAt: learned.nextSendAt(now), rate: learned.rate }) }
   })
-
-const errorText = (cause: unknown) => cause instanceof Error ? cause.message : String(cause)

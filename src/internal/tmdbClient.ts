@@ -323,6 +323,19 @@ export const makeClient = (
   const inFlight = admission === false ? undefined : new InFlightGate(admission.maxInFlight)
   const admit = admission === false ? Effect.void : limiter.admit(admission.rateLimit)
 
+  /** Requests per second admission lets through: the learned rate, within the explicit limit. */
+  const explicitRate = admission === false || admission.rateLimit === undefined
+    ? undefined
+    : admission.rateLimit.limit * 1000 / Duration.toMillis(admission.rateLimit.window)
+  const admissionWait = Effect.clockWith((clock) => {
+    const now = clock.unsafeCurrentTimeMillis()
+    const pace = inFlight === undefined ? undefined : limiter.pace?.(now)
+    if (pace === undefined || inFlight === undefined) return Effect.succeed(Duration.zero)
+    const rates = [pace.rate, explicitRate].filter((r): r is number => r !== undefined)
+    const queued = rates.length === 0 ? 0 : inFlight.waiting * 1000 / Math.min(...rates)
+    return Effect.succeed(Duration.millis(Math.max(0, pace.nextSendAt - now) + queued))
+  })
+
   /** Admission around one exchange: a place among those in flight, then the limiter's go; its answer recorded. */
   const gate = <A, E>(
     effect: Effect.Effect<A, E>,
@@ -828,6 +841,7 @@ export const makeClient = (
     httpClient: gatedClient,
     config,
     background,
+    admissionWait,
     [InternalRequestId]: request
   }
   return shape

@@ -16,6 +16,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { SignedIn, TmdbWebLogin, Unauthorized } from "./TmdbWebLogin.js"
+import { SessionStoreUnavailable } from "./WebSessionStore.js"
 
 const OptionalText = Schema.optional(Schema.String)
 
@@ -72,13 +73,15 @@ const signInFirst = () => new Unauthorized({ message: "Sign in with TMDB first."
 
 /**
  * The HttpApi middleware: security by the session cookie; provides `SignedIn` (session and account); a request
- * without a valid session fails with `Unauthorized` (401 JSON). A handler's `SessionNotFound` is not seen here: wrap
+ * without a valid session fails with `Unauthorized` (401 JSON); one the session store cannot answer for, with
+ * `SessionStoreUnavailable` (503 JSON). A handler's `SessionNotFound` is not seen here: wrap
  * handlers that call TMDB with the session in `TmdbWebLogin.orUnauthorized`.
  *
  * @since 0.5.0
  */
 export class TmdbSignIn extends HttpApiMiddleware.Tag<TmdbSignIn>()("effect-tmdb-auth/web/TmdbSignIn", {
-  failure: Unauthorized,
+  /** 401 without a valid session; 503 when the session store cannot be read. */
+  failure: Schema.Union(Unauthorized, SessionStoreUnavailable),
   provides: SignedIn,
   security: {
     /**

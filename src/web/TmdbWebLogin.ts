@@ -5,7 +5,7 @@
  *
  * @since 0.5.0
  */
-import type { PlatformError } from "@effect/platform/Error"
+import * as RateLimiter from "@effect/experimental/RateLimiter"
 import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
@@ -15,7 +15,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
@@ -25,13 +25,15 @@ import * as Schema from "effect/Schema"
 import type { Account } from "../Account.js"
 import { AuthService } from "../AuthService.js"
 import { withSecurityHeaders } from "../internal/web/headers.js"
-import { makeSigner } from "../internal/web/keys.js"
+import { deriveAesKeys, makeSigner } from "../internal/web/keys.js"
 import { checkOptions, checkSigningKeys, type Settings } from "../internal/web/options.js"
-import { makeRoutes } from "../internal/web/routes.js"
+import { makeRoutes, page } from "../internal/web/routes.js"
 import { makeSessions } from "../internal/web/sessions.js"
 import type { Session } from "../Session.js"
+import { TmdbClient } from "../TmdbClient.js"
 import type { SessionNotFound } from "../TmdbError.js"
 import { UserSession } from "../UserSession.js"
+import type { SessionStoreUnavailable } from "./WebSessionStore.js"
 import { WebSessionStore } from "./WebSessionStore.js"
 
 /**
@@ -79,6 +81,34 @@ export interface TmdbWebLoginOptions {
   readonly loginTimeout?: Duration.DurationInput | undefined
   /** A stored session is checked with TMDB (`GET /3/account`) when last checked longer ago. Default 5 minutes. */
   readonly revalidateAfter?: Duration.DurationInput | undefined
+  /**
+   * At most this many sessions per account; a new sign-in beyond it ends the oldest (here and at TMDB). Default 10.
+   *
+   * @since 0.6.0
+   */
+  readonly maxSessionsPerAccount?: number | undefined
+  /**
+   * How often sessions whose end has come (idle, absolute) are swept: removed here and deleted at TMDB. Default 1 minute.
+   *
+   * @since 0.6.0
+   */
+  readonly sweepInterval?: Duration.DurationInput | undefined
+  /**
+   * The limit on `GET {prefix}/login` (each one spends a TMDB request token): `limit` per `window` per `key`, by
+   * default 10 per minute per client address (IPv6 grouped by /64). Behind a proxy, `key` reads the client from your
+   * proxy's header. Counted on the session store's Redis when it is one, else in memory. `false`: no limit. Over it:
+   * 429 with `Retry-After` and a page.
+   *
+   * @since 0.6.0
+   */
+  readonly loginRateLimit?:
+    | {
+      readonly limit: number
+      readonly window: Duration.DurationInput
+      readonly key?: ((request: HttpServerRequest.HttpServerRequest) => string) | undefined
+    }
+    | false
+    | undefined
 }
 
 /**
@@ -136,10 +166,15 @@ export interface TmdbWebLoginShape {
   readonly logout: (
     request: HttpServerRequest.HttpServerRequest
   ) => Effect.Effect<HttpServerResponse.HttpServerResponse>
-  /** The signed-in user of a request (its session cookie), if any and still valid. */
-  readonly current: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<Option.Option<SignedInShape>>
+  /**
+   * The signed-in user of a request (its session cookie), if any and still valid. A store that cannot be read is
+   * `SessionStoreUnavailable` (answer 503), never "not signed in".
+   */
+  readonly current: (
+    request: HttpServerRequest.HttpServerRequest
+  ) => Effect.Effect<Option.Option<SignedInShape>, SessionStoreUnavailable>
   /** The same, from the session cookie's value. */
-  readonly fromCookie: (value: string) => Effect.Effect<Option.Option<SignedInShape>>
+  readonly fromCookie: (value: string) => Effect.Effect<Option.Option<SignedInShape>, SessionStoreUnavailable>
   /** Forgets the request's session locally (e.g. after TMDB answered 401/3 for it). */
   readonly forget: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<void>
   /**
@@ -148,7 +183,7 @@ export interface TmdbWebLoginShape {
    *
    * @since 0.6.0
    */
-  readonly forgetAccount: (accountId: number) => Effect.Effect<number, PlatformError>
+  readonly forgetAccount: (accountId: number) => Effect.Effect<number, SessionStoreUnavailable>
   /** The three routes as a plain router. */
   readonly router: HttpRouter.HttpRouter
 }
@@ -157,8 +192,26 @@ const make = (settings: Settings) =>
   Effect.gen(function*() {
     const auth = yield* AuthService
     const store = yield* WebSessionStore
-    const sessions = makeSessions(settings, auth, store, yield* makeSigner(settings.signingKeys, "session-cookie"))
+    const sessions = makeSessions(
+      settings,
+      auth,
+      store,
+      yield* makeSigner(settings.signingKeys, "session-cookie"),
+      yield* deriveAesKeys(settings.signingKeys, "at-rest")
+    )
     const binding = yield* makeSigner(settings.signingKeys, "login-binding")
+    const loginLimiter = settings.loginRateLimit === undefined ? undefined : yield* RateLimiter.make.pipe(
+      Effect.provide(
+        store.rateLimiterStore === undefined
+          ? RateLimiter.layerStoreMemory
+          : Layer.succeed(RateLimiter.RateLimiterStore, store.rateLimiterStore)
+      )
+    )
+    const client = yield* Effect.serviceOption(TmdbClient)
+    // Sessions nobody comes back for end too, here and at TMDB: swept in the layer's scope.
+    yield* Effect.forkScoped(
+      Effect.forever(Effect.zipRight(sessions.sweep, Effect.sleep(Duration.millis(settings.sweepMillis))))
+    )
     const cookieOf = (request: HttpServerRequest.HttpServerRequest) => {
       const value = request.cookies[settings.cookies.session]
       return value === undefined || value === "" ? undefined : value
@@ -173,14 +226,21 @@ const make = (settings: Settings) =>
           Effect.forEach(ended, (session) => auth.endSession(session), { concurrency: "unbounded", discard: true }),
           ended.length
         ))
-    const routes = makeRoutes({ settings, auth, sessions, binding, current, forgetAccount })
+    const routes = makeRoutes({
+      settings,
+      auth,
+      sessions,
+      binding,
+      current,
+      forgetAccount,
+      loginLimiter,
+      admissionWait: Option.map(client, (c) => c.admissionWait)
+    })
     const forget = (request: HttpServerRequest.HttpServerRequest) => {
       const cookie = cookieOf(request)
       return cookie === undefined ? Effect.void : sessions.forget(cookie).pipe(
         Effect.asVoid,
-        Effect.catchAll((error) =>
-          Effect.logWarning(`TmdbWebLogin: session not removed from the store: ${error.message}`)
-        )
+        Effect.catchAll((error) => Effect.logWarning(`TmdbWebLogin: session not removed: ${error.message}`))
       )
     }
     return {
@@ -262,7 +322,7 @@ export class TmdbWebLogin extends Context.Tag("effect-tmdb-auth/web/TmdbWebLogin
   static layer(
     options: TmdbWebLoginOptions
   ): Layer.Layer<TmdbWebLogin, ConfigError.ConfigError, AuthService | WebSessionStore> {
-    return Layer.effect(
+    return Layer.scoped(
       TmdbWebLogin,
       Effect.flatMap(Either.match(checkOptions(options), { onLeft: Effect.fail, onRight: Effect.succeed }), make)
     )
@@ -364,6 +424,17 @@ const signInFirst = (
       { status: 401, headers: { "www-authenticate": "Cookie" } }
     )
 
+/** 503: who is signed in cannot be told now (JSON for API routes, a page for pages), never "sign in". */
+const storeUnavailable = (options: RequireSignInOptions) =>
+  options.unauthenticated === "redirect"
+    ? page(503, "Temporarily unavailable", "Sign-in is temporarily unavailable. Try again in a moment.").pipe(
+      HttpServerResponse.setHeader("retry-after", "5")
+    )
+    : HttpServerResponse.unsafeJson(
+      { _tag: "SessionStoreUnavailable", message: "Sign-in is temporarily unavailable; try again in a moment." },
+      { status: 503, headers: { "retry-after": "5" } }
+    )
+
 const signedInApp = <E, R>(
   app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
   options: RequireSignInOptions
@@ -375,12 +446,14 @@ const signedInApp = <E, R>(
   Effect.gen(function*() {
     const web = yield* TmdbWebLogin
     const request = yield* HttpServerRequest.HttpServerRequest
-    const signedIn = yield* web.current(request)
-    if (Option.isNone(signedIn)) return signInFirst(web, request, options, "Sign in with TMDB first.")
+    const signedIn = yield* Effect.either(web.current(request))
+    if (Either.isLeft(signedIn)) return storeUnavailable(options)
+    if (Option.isNone(signedIn.right)) return signInFirst(web, request, options, "Sign in with TMDB first.")
+    const user = signedIn.right.value
     return yield* app.pipe(
-      Effect.provideService(UserSession, signedIn.value.session),
-      Effect.provideService(CurrentAccount, signedIn.value.account),
-      Effect.provideService(SignedIn, signedIn.value),
+      Effect.provideService(UserSession, user.session),
+      Effect.provideService(CurrentAccount, user.account),
+      Effect.provideService(SignedIn, user),
       Effect.catchIf(
         isSessionNotFound,
         () => Effect.as(forgetEnded, signInFirst(web, request, options, sessionForgottenMessage))

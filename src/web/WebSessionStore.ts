@@ -1,15 +1,17 @@
 /**
- * Server-side storage of signed-in browsers, over `@effect/platform`'s `KeyValueStore`: in memory, on the file
- * system, or in Redis (for apps with several instances; entries expire there by TTL).
+ * Server-side storage of signed-in browsers, over `@effect/platform`'s `KeyValueStore`: in memory, in files of its
+ * own (owner-only), or in Redis (for apps with several instances; entries expire there by TTL).
  *
  * @since 0.5.0
  */
+import * as RateLimiter from "@effect/experimental/RateLimiter"
 import type { PlatformError } from "@effect/platform/Error"
 import { SystemError } from "@effect/platform/Error"
-import type * as FileSystem from "@effect/platform/FileSystem"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
-import type * as Path from "@effect/platform/Path"
-import * as ConfigError from "effect/ConfigError"
+import * as Path from "@effect/platform/Path"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -17,7 +19,9 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import type { Redis as IoRedis, RedisOptions } from "ioredis"
+import type { Redis as IoRedis } from "ioredis"
+import { connectRedis, type RedisConnectionOptions } from "../internal/redisConnection.js"
+import { defineTokenBucket, tokenBucketStore } from "../internal/redisLimiter.js"
 
 /**
  * Where the web login keeps its sessions: a `KeyValueStore` and, when the store expires entries itself (Redis),
@@ -38,6 +42,20 @@ export interface WebSessionStoreShape {
    * @since 0.6.0
    */
   readonly sets: WebSessionSets
+  /**
+   * The keys under a prefix, where the store can list them (memory, files, Redis by SCAN): used once, to end the
+   * sessions a 0.5.0 store holds.
+   *
+   * @since 0.6.0
+   */
+  readonly listKeys: ((prefix: string) => Effect.Effect<ReadonlyArray<string>, PlatformError>) | undefined
+  /**
+   * A shared store for the login route's rate limit (Redis), so that every instance counts together; others count
+   * in memory.
+   *
+   * @since 0.6.0
+   */
+  readonly rateLimiterStore: RateLimiter.RateLimiterStore["Type"] | undefined
 }
 
 /**
@@ -56,27 +74,22 @@ export interface WebSessionSets {
   readonly remove: (set: string, member: string) => Effect.Effect<void, PlatformError>
 }
 
-/** Options of {@link WebSessionStore.layerRedis}: ioredis's connection options plus a key prefix. */
-export interface WebSessionRedisOptions extends RedisOptions {
+/**
+ * Options of {@link WebSessionStore.layerRedis}: the same names and defaults as `TmdbLimiter.layerRedis` (`host`,
+ * `port`, `commandTimeout`, default 1 second); other ioredis options pass through.
+ */
+export interface WebSessionRedisOptions extends RedisConnectionOptions {
   /** Default `tmdb-web:`. */
-  readonly prefix?: string
+  readonly prefix?: string | undefined
 }
 
-const redisError = (method: string) => (cause: unknown) =>
-  new SystemError({
-    module: "KeyValueStore",
-    method,
-    reason: "Unknown",
-    description: `Redis ${method} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-    cause
-  })
-
-const missing = "WebSessionStore.layerRedis needs the optional peer dependency ioredis: npm install ioredis@^5"
+const storeError = (method: string) => (message: string, cause?: unknown) =>
+  new SystemError({ module: "KeyValueStore", method, reason: "Unknown", description: message, cause })
 
 /** Adds a member; the set expires with its last member. */
 const ADD_SCRIPT = `redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-redis.call('PEXPIREAT', KEYS[1], math.ceil(tonumber(last[2])))
+redis.call('PEXPIREAT', KEYS[1], math.ceil(tonumber(last[2])) + 600000)
 return 1`
 
 /** Removes and returns the members up to a score, atomically. */
@@ -86,7 +99,7 @@ return taken`
 
 const SetEntries = Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Number }))
 
-/** Sets as one JSON value per set, read and written under one lock (one process). */
+/** Sets as one JSON value per set (the login keeps each small), read and written under one lock (one process). */
 const plainSets = (store: KeyValueStore.KeyValueStore, lock: Effect.Semaphore): WebSessionSets => {
   const read = (set: string) =>
     Effect.map(store.get(`set:${set}`), (text) =>
@@ -129,7 +142,7 @@ const plainSets = (store: KeyValueStore.KeyValueStore, lock: Effect.Semaphore): 
   }
 }
 
-/** The same store, where removing what is not there is not an error (the file system's store says NotFound). */
+/** The same store, where removing what is not there is not an error (a file store says NotFound). */
 const removingMissing = (store: KeyValueStore.KeyValueStore) =>
   KeyValueStore.make({
     get: store.get,
@@ -145,16 +158,98 @@ const removingMissing = (store: KeyValueStore.KeyValueStore) =>
     size: store.size
   })
 
-const plain = (underlying: KeyValueStore.KeyValueStore): Effect.Effect<WebSessionStoreShape> =>
+const plain = (
+  underlying: KeyValueStore.KeyValueStore,
+  listKeys: WebSessionStoreShape["listKeys"]
+): Effect.Effect<WebSessionStoreShape> =>
   Effect.map(Effect.makeSemaphore(1), (lock) => {
     const store = removingMissing(underlying)
     return {
       store,
       setWithTtl: (key, value) => store.set(key, value),
       expiresEntries: false,
-      sets: plainSets(store, lock)
+      sets: plainSets(store, lock),
+      listKeys,
+      rateLimiterStore: undefined
     }
   })
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/** Files in a directory of the owner's only (0700), each 0600, written whole through a temporary file and a rename. */
+const fileStore = (directory: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    yield* fs.makeDirectory(directory, { recursive: true, mode: 0o700 })
+    const info = yield* fs.stat(directory)
+    if ((info.mode & 0o077) !== 0) {
+      yield* Effect.logWarning(
+        `WebSessionStore.layerFileSystem: ${directory} was readable by others (mode ${
+          (info.mode & 0o777).toString(8)
+        }); made owner-only (700)`
+      )
+      yield* fs.chmod(directory, 0o700)
+    }
+    const file = (key: string) => path.join(directory, encodeURIComponent(key))
+    const get = (key: string): Effect.Effect<Option.Option<Uint8Array>, PlatformError> =>
+      fs.readFile(file(key)).pipe(
+        Effect.map((bytes): Option.Option<Uint8Array> => Option.some(bytes)),
+        Effect.catchIf((error) => error._tag === "SystemError" && error.reason === "NotFound", () => Effect.succeedNone)
+      )
+    let sequence = 0
+    const set = (key: string, value: string | Uint8Array) =>
+      Effect.suspend(() => {
+        const temporary = path.join(directory, `.tmp-${process.pid}-${++sequence}`)
+        const bytes = typeof value === "string" ? encoder.encode(value) : value
+        return fs.writeFile(temporary, bytes, { mode: 0o600 }).pipe(
+          Effect.zipRight(fs.rename(temporary, file(key))),
+          Effect.tapError(() => Effect.ignore(fs.remove(temporary)))
+        )
+      })
+    const keys = fs.readDirectory(directory).pipe(
+      Effect.map((names) => names.filter((name) => !name.startsWith(".tmp-")).map(decodeURIComponent))
+    )
+    const store = KeyValueStore.make({
+      get: (key) => Effect.map(get(key), Option.map((bytes) => decoder.decode(bytes))),
+      getUint8Array: get,
+      set,
+      remove: (key) => fs.remove(file(key)),
+      clear: Effect.flatMap(keys, (all) => Effect.forEach(all, (key) => fs.remove(file(key)), { discard: true })),
+      size: Effect.map(keys, (all) => all.length)
+    })
+    return yield* plain(store, (prefix) => Effect.map(keys, (all) => all.filter((key) => key.startsWith(prefix))))
+  })
+
+/** A Map, whose keys can be listed. */
+const memoryStore = Effect.suspend(() => {
+  const entries = new Map<string, string | Uint8Array>()
+  const store = KeyValueStore.make({
+    get: (key) =>
+      Effect.sync(() => {
+        const value = entries.get(key)
+        return value === undefined
+          ? Option.none()
+          : Option.some(typeof value === "string" ? value : decoder.decode(value))
+      }),
+    getUint8Array: (key) =>
+      Effect.sync(() => {
+        const value = entries.get(key)
+        return value === undefined
+          ? Option.none()
+          : Option.some(typeof value === "string" ? encoder.encode(value) : value)
+      }),
+    set: (key, value) => Effect.sync(() => void entries.set(key, value)),
+    remove: (key) => Effect.sync(() => void entries.delete(key)),
+    clear: Effect.sync(() => entries.clear()),
+    size: Effect.sync(() => entries.size)
+  })
+  return plain(
+    store,
+    (prefix) => Effect.sync(() => Array.from(entries.keys()).filter((key) => key.startsWith(prefix)))
+  )
+})
 
 /**
  * The web login's session storage.
@@ -166,56 +261,46 @@ export class WebSessionStore extends Context.Tag("effect-tmdb-auth/web/WebSessio
   WebSessionStoreShape
 >() {
   /** In this process's memory (the default): sessions end when the process does; one instance only. */
-  static readonly layerMemory: Layer.Layer<WebSessionStore> = Layer.effect(
-    WebSessionStore,
-    Effect.flatMap(KeyValueStore.KeyValueStore, plain)
-  ).pipe(Layer.provide(KeyValueStore.layerMemory))
+  static readonly layerMemory: Layer.Layer<WebSessionStore> = Layer.effect(WebSessionStore, memoryStore)
 
-  /** Over any `KeyValueStore` the app provides. */
+  /** Over any `KeyValueStore` the app provides (its keys cannot be listed: 0.5.0 entries are found by its index). */
   static readonly layerKeyValueStore: Layer.Layer<WebSessionStore, never, KeyValueStore.KeyValueStore> = Layer
-    .effect(WebSessionStore, Effect.flatMap(KeyValueStore.KeyValueStore, plain))
+    .effect(WebSessionStore, Effect.flatMap(KeyValueStore.KeyValueStore, (store) => plain(store, undefined)))
 
   /**
-   * Files in `directory` (platform's `KeyValueStore.layerFileSystem`; provide `NodeContext.layer` from
-   * `@effect/platform-node`): sessions survive a restart. Expired entries are removed when read and by the login's
-   * sweep.
+   * Files in `directory` (provide `NodeContext.layer` from `@effect/platform-node`): sessions survive a restart. The
+   * directory is the owner's only (0700; a wider existing one is tightened, with a warning), each file 0600, written
+   * through a temporary file and a rename. Ended entries are removed by the login's sweep.
    */
   static layerFileSystem(
     directory: string
   ): Layer.Layer<WebSessionStore, PlatformError, FileSystem.FileSystem | Path.Path> {
-    return WebSessionStore.layerKeyValueStore.pipe(Layer.provide(KeyValueStore.layerFileSystem(directory)))
+    return Layer.effect(WebSessionStore, fileStore(directory))
   }
 
   /**
    * Redis (through the optional peer dependency `ioredis`), for apps with several instances: entries are written
-   * with `SET ... PX`, so Redis removes a session when its idle or absolute lifetime ends.
+   * with `SET ... PX`, so Redis removes a session a few minutes after its idle or absolute lifetime ends (the login's
+   * sweep ends it at TMDB first). The connection is `TmdbLimiter.layerRedis`'s: a command timeout (default 1 s), no
+   * offline queue, reconnection in the background; a Redis that is down makes sign-in answer 503, never "signed out".
    */
   static layerRedis(options: WebSessionRedisOptions = {}): Layer.Layer<WebSessionStore, ConfigError.ConfigError> {
     return Layer.scoped(
       WebSessionStore,
       Effect.gen(function*() {
-        const { prefix = "tmdb-web:", ...redisOptions } = options
-        const specifier = "ioredis" // a variable, so that bundlers do not pull ioredis into other builds
-        const { Redis } = yield* Effect.tryPromise({
-          try: () => import(/* @vite-ignore */ specifier) as Promise<typeof import("ioredis")>,
-          catch: () => ConfigError.Unsupported(["ioredis"], missing)
-        })
-        const redis: IoRedis = yield* Effect.acquireRelease(
-          Effect.sync(() => {
-            const client = new Redis({ maxRetriesPerRequest: 1, ...(redisOptions as RedisOptions) })
-            // Without a listener ioredis prints connection errors on stderr; commands report them as PlatformErrors.
-            client.on("error", () => {})
-            return client
-          }),
-          (client) => Effect.promise(() => client.quit().catch(() => client.disconnect()))
+        const { prefix = "tmdb-web:", ...connection } = options
+        const { command, redis } = yield* connectRedis<IoRedis>(
+          "WebSessionStore.layerRedis",
+          connection,
+          defineTokenBucket
         )
         const key = (k: string) => `${prefix}${k}`
-        const run = <A>(method: string, f: () => Promise<A>) => Effect.tryPromise({ try: f, catch: redisError(method) })
-        const scan = (f: (keys: Array<string>) => Promise<unknown>) => async () => {
+        const run = <A>(method: string, f: () => Promise<A>) => command(f, method, storeError(method))
+        const scan = (match: string, f: (keys: Array<string>) => Promise<unknown>) => async () => {
           let cursor = "0"
           let count = 0
           do {
-            const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 100)
+            const [next, keys] = await redis.scan(cursor, "MATCH", match, "COUNT", 100)
             cursor = next
             count += keys.length
             if (keys.length > 0) await f(keys)
@@ -231,8 +316,8 @@ export class WebSessionStore extends Context.Tag("effect-tmdb-auth/web/WebSessio
             ),
           set: (k, value) => Effect.asVoid(run("set", () => redis.set(key(k), Buffer.from(value)))),
           remove: (k) => Effect.asVoid(run("remove", () => redis.del(key(k)))),
-          clear: Effect.asVoid(run("clear", scan((keys) => redis.del(...keys)))),
-          size: run("size", scan(async () => {}))
+          clear: Effect.asVoid(run("clear", scan(`${prefix}*`, (keys) => redis.del(...keys)))),
+          size: run("size", scan(`${prefix}*`, async () => {}))
         })
         return {
           store,
@@ -251,9 +336,46 @@ export class WebSessionStore extends Context.Tag("effect-tmdb-auth/web/WebSessio
                 return pairs
               }),
             remove: (set, member) => Effect.asVoid(run("zrem", () => redis.zrem(key(`set:${set}`), member)))
-          }
-        }
+          },
+          listKeys: (listed) =>
+            Effect.suspend(() => {
+              const found: Array<string> = []
+              return Effect.as(
+                run(
+                  "scan",
+                  scan(`${prefix}${listed}*`, async (keys) => {
+                    for (const k of keys) found.push(k.slice(prefix.length))
+                  })
+                ),
+                found
+              )
+            }),
+          rateLimiterStore: tokenBucketStore(
+            redis,
+            prefix,
+            (f, what) => command(f, what, (message, cause) => new RateLimiter.RateLimitStoreError({ message, cause }))
+          )
+        } satisfies WebSessionStoreShape
       })
     )
+  }
+}
+
+/**
+ * The session store cannot be read or written (Redis down or slow, a file system error): the app cannot tell who is
+ * signed in. Answered 503 "temporarily unavailable" (JSON for API routes, a page for pages), never "sign in".
+ *
+ * @since 0.6.0
+ */
+export class SessionStoreUnavailable extends Schema.TaggedError<SessionStoreUnavailable>()(
+  "SessionStoreUnavailable",
+  { message: Schema.String },
+  HttpApiSchema.annotations({ status: 503 })
+) {
+  /** From a store's error: its description, never a key or a value. */
+  static fromStore(error: PlatformError): SessionStoreUnavailable {
+    return new SessionStoreUnavailable({
+      message: `The session store is unavailable (${error.message}); sign-in works again when it answers.`
+    })
   }
 }

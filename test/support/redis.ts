@@ -19,6 +19,10 @@ export const freePort = (): Promise<number> =>
 export interface RedisServer {
   readonly port: number
   readonly stop: () => Promise<void>
+  /** SIGSTOP: the server holds its connections and answers nothing, as a hung Redis would. */
+  readonly pause: () => void
+  /** SIGCONT after `pause`. */
+  readonly resume: () => void
 }
 
 export const startRedis = async (): Promise<RedisServer> => {
@@ -45,6 +49,8 @@ export const startRedis = async (): Promise<RedisServer> => {
   })
   return {
     port,
+    pause: () => void child.kill("SIGSTOP"),
+    resume: () => void child.kill("SIGCONT"),
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve()

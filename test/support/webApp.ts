@@ -11,7 +11,7 @@ import { AuthService, type TmdbClient, TmdbConfig, TmdbHttpClient } from "../../
 import type { FakeTmdbServer } from "../../src/testing/index.js"
 import { FakeTmdb } from "../../src/testing/index.js"
 import type { TmdbWebLoginOptions } from "../../src/web/index.js"
-import { CurrentAccount, TmdbWebLogin, WebSessionStore } from "../../src/web/index.js"
+import { CurrentAccount, TmdbWebLogin, WebSessionStore, type WebSessionStoreShape } from "../../src/web/index.js"
 
 export const KEY = "0123456789abcdef0123456789abcdef-test-key"
 
@@ -54,6 +54,8 @@ export const me = HttpRouter.empty.pipe(
 export interface Running {
   readonly app: string
   readonly fake: FakeTmdbServer
+  /** The app's session store, to look at what it holds. */
+  readonly store: WebSessionStoreShape
 }
 
 export const authOver = (fake: FakeTmdbServer) =>
@@ -68,9 +70,13 @@ export const authOver = (fake: FakeTmdbServer) =>
   )
 
 /** A server on a free port, then the fake, AuthService, a store and the web login, for one scope. */
-export const services = <E>(store: Layer.Layer<WebSessionStore, E>, options: Partial<TmdbWebLoginOptions>) =>
+export const services = <E>(
+  store: Layer.Layer<WebSessionStore, E>,
+  options: Partial<TmdbWebLoginOptions>,
+  existingFake?: FakeTmdbServer
+) =>
   Effect.gen(function*() {
-    const fake = yield* FakeTmdb.serve()
+    const fake = existingFake ?? (yield* FakeTmdb.serve())
     const server = yield* Layer.build(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" }))
     const address = Context.get(server, HttpServer.HttpServer).address as HttpServer.TcpAddress
     const app = `http://127.0.0.1:${address.port}`
@@ -86,6 +92,8 @@ export const services = <E>(store: Layer.Layer<WebSessionStore, E>, options: Par
 /** What a test adds to the app: its own routes (with TmdbClient, AuthService... provided), a log of its own. */
 export interface Extras {
   readonly routes?: HttpRouter.HttpRouter<unknown, TmdbWebLogin | TmdbClient | AuthService> | undefined
+  /** A fake TMDB that outlives the app (default: one of its own). */
+  readonly fake?: FakeTmdbServer | undefined
   /** Receives every log line of the app (message and level). */
   readonly logs?: Array<{ readonly level: string; readonly message: string }> | undefined
 }
@@ -99,7 +107,7 @@ export const withRouterApp = <E>(
 ) =>
   Effect.runPromise(Effect.scoped(
     Effect.gen(function*() {
-      const { app, context, fake, server } = yield* services(store, options)
+      const { app, context, fake, server } = yield* services(store, options, extras.fake)
       const web = Context.get(context, TmdbWebLogin)
       const router = HttpRouter.empty.pipe(
         HttpRouter.concat(web.router),
@@ -107,7 +115,7 @@ export const withRouterApp = <E>(
         HttpRouter.concat(extras.routes ?? HttpRouter.empty)
       )
       yield* HttpServer.serveEffect(router).pipe(Effect.provide(context), Effect.provide(server))
-      yield* Effect.promise(() => f({ app, fake }))
+      yield* Effect.promise(() => f({ app, fake, store: Context.get(context, WebSessionStore) }))
     }).pipe(
       extras.logs === undefined ? (self) => self : Effect.provide(Logger.replace(
         Logger.defaultLogger,
@@ -124,12 +132,13 @@ export const withRouterApp = <E>(
 export const sessionCount = (fake: FakeTmdbServer) => Effect.runPromise(Effect.map(fake.sessions, (s) => s.length))
 
 /** The HttpApi flavour: `api` (the app's HttpApi layer, with the login's group) served over the login's services. */
-export const withApiApp = (
+export const withApiApp = <E>(
   api: Layer.Layer<HttpApi.Api, never, TmdbWebLogin | TmdbClient | AuthService>,
-  f: (running: Running) => Promise<void>
+  f: (running: Running) => Promise<void>,
+  store: Layer.Layer<WebSessionStore, E> = WebSessionStore.layerMemory as Layer.Layer<WebSessionStore, E>
 ) =>
   Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    const { app, context, fake, server } = yield* services(WebSessionStore.layerMemory, {})
+    const { app, context, fake, server } = yield* services(store, {})
     yield* Layer.build(
       HttpApiBuilder.serve().pipe(
         Layer.provide(api),
@@ -137,5 +146,5 @@ export const withApiApp = (
         Layer.provide(Layer.succeedContext(server))
       )
     )
-    yield* Effect.promise(() => f({ app, fake }))
+    yield* Effect.promise(() => f({ app, fake, store: Context.get(context, WebSessionStore) }))
   })))

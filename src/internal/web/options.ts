@@ -1,6 +1,7 @@
 /**
  * The web login's options, checked once at startup: a mistake is a `ConfigError` naming the setting and the fix.
  */
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
@@ -32,6 +33,35 @@ export interface Settings {
   readonly absoluteMillis: number
   readonly loginMillis: number
   readonly revalidateMillis: number
+  readonly maxSessionsPerAccount: number
+  readonly sweepMillis: number
+  /** Undefined: no limit on `GET {prefix}/login`. */
+  readonly loginRateLimit: LoginRateLimit | undefined
+}
+
+/** The login route's limit, checked. */
+export interface LoginRateLimit {
+  readonly limit: number
+  readonly window: Duration.Duration
+  readonly key: (request: HttpServerRequest.HttpServerRequest) => string
+}
+
+/**
+ * The client's address as a rate-limit key: IPv4 as it is (also when mapped into IPv6), IPv6 grouped by its /64 (one
+ * host usually holds a whole /64).
+ */
+export const clientAddressKey = (request: HttpServerRequest.HttpServerRequest): string => {
+  const address = Option.getOrElse(request.remoteAddress, () => "unknown")
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
+  if (mapped !== null) return mapped[1]!
+  if (!address.includes(":")) return address
+  const [head = "", tail = ""] = address.split("%")[0]!.split("::")
+  const left = head === "" ? [] : head.split(":")
+  const right = tail === "" ? [] : tail.split(":")
+  const groups = address.includes("::")
+    ? [...left, ...Array.from({ length: Math.max(0, 8 - left.length - right.length) }, () => "0"), ...right]
+    : left
+  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, "")).join(":")}::/64`
 }
 
 /** The default session cookie name (`__Host-tmdb_session` on https). */
@@ -113,6 +143,30 @@ export const checkOptions = (options: TmdbWebLoginOptions): Either.Either<Settin
     ["revalidateAfter", duration("revalidateAfter", options.revalidateAfter, "5 minutes")]
   ] as const
   const millis: Array<number> = []
+  const sweep = duration("sweepInterval", options.sweepInterval, "1 minute")
+  if (Either.isLeft(sweep)) return Either.left(invalid("sweepInterval", sweep.left))
+  const maxSessions = options.maxSessionsPerAccount ?? 10
+  if (!Number.isInteger(maxSessions) || maxSessions < 1) {
+    return Either.left(
+      invalid("maxSessionsPerAccount", `maxSessionsPerAccount must be a whole number of at least 1, not ${maxSessions}`)
+    )
+  }
+  const rate = options.loginRateLimit === false
+    ? undefined
+    : options.loginRateLimit ?? { limit: 10, window: "1 minute" }
+  let loginRateLimit: LoginRateLimit | undefined
+  if (rate !== undefined) {
+    const window = duration("loginRateLimit.window", rate.window, "1 minute")
+    if (!Number.isInteger(rate.limit) || rate.limit < 1 || Either.isLeft(window)) {
+      return Either.left(
+        invalid(
+          "loginRateLimit",
+          `loginRateLimit must be { limit: a whole number >= 1, window: a duration such as "1 minute" } or false (no limit)`
+        )
+      )
+    }
+    loginRateLimit = { limit: rate.limit, window: Duration.millis(window.right), key: rate.key ?? clientAddressKey }
+  }
   for (const [name, lifetime] of lifetimes) {
     if (Either.isLeft(lifetime)) return Either.left(invalid(name, lifetime.left))
     millis.push(lifetime.right)
@@ -132,6 +186,9 @@ export const checkOptions = (options: TmdbWebLoginOptions): Either.Either<Settin
     idleMillis: millis[0]!,
     absoluteMillis: millis[1]!,
     loginMillis: millis[2]!,
-    revalidateMillis: millis[3]!
+    revalidateMillis: millis[3]!,
+    maxSessionsPerAccount: maxSessions,
+    sweepMillis: sweep.right,
+    loginRateLimit
   })
 }

@@ -2,6 +2,7 @@
  * The web login's routes and pages: `login` (a request token bound to this browser, then TMDB's approval page),
  * `callback` (the binding checked, the session created and stored), `logout` (same-origin only; here, or everywhere).
  */
+import type * as RateLimiter from "@effect/experimental/RateLimiter"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -13,6 +14,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type { AuthServiceShape } from "../../AuthService.js"
 import type { SignedInShape } from "../../web/TmdbWebLogin.js"
+import type { SessionStoreUnavailable } from "../../web/WebSessionStore.js"
 import { escapeHtml } from "../html.js"
 import { withPageHeaders, withSecurityHeaders } from "./headers.js"
 import type { Signer } from "./keys.js"
@@ -60,12 +62,23 @@ export interface RouteContext {
   readonly auth: AuthServiceShape
   readonly sessions: Sessions
   readonly binding: Signer
-  readonly current: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<Option.Option<SignedInShape>>
+  readonly current: (
+    request: HttpServerRequest.HttpServerRequest
+  ) => Effect.Effect<Option.Option<SignedInShape>, SessionStoreUnavailable>
   /** Ends the account's sessions here and at TMDB; how many. */
-  readonly forgetAccount: (accountId: number) => Effect.Effect<number, unknown & { readonly message: string }>
+  readonly forgetAccount: (accountId: number) => Effect.Effect<number, SessionStoreUnavailable>
+  /** The login route's limiter, when `loginRateLimit` is on. */
+  readonly loginLimiter: RateLimiter.RateLimiter | undefined
+  /** How long a request would wait for admission to TMDB now, when the app's TmdbClient is in the context. */
+  readonly admissionWait: Option.Option<Effect.Effect<Duration.Duration>>
 }
 
-export const makeRoutes = ({ auth, binding, current, forgetAccount, sessions, settings }: RouteContext) => {
+/** `/login` answers 503 rather than queue a request token behind this much admission wait. */
+const MAX_LOGIN_ADMISSION_WAIT = Duration.seconds(2)
+
+export const makeRoutes = (
+  { admissionWait, auth, binding, current, forgetAccount, loginLimiter, sessions, settings }: RouteContext
+) => {
   const { cookies, origin } = settings
   const callbackUrl = `${origin}${settings.base}${settings.prefix}/callback`
   const sessionCookie = { httpOnly: true, sameSite: "lax", secure: settings.secure, path: "/" } as const
@@ -77,8 +90,49 @@ export const makeRoutes = ({ auth, binding, current, forgetAccount, sessions, se
     path: settings.secure ? "/" : `${settings.base}${settings.prefix}`
   } as const
 
-  const login = (returnTo: string | undefined) =>
+  /** The login's guards, each spending no TMDB request: the rate limit per client, then TMDB's admission wait. */
+  const refusal = (request: HttpServerRequest.HttpServerRequest | undefined) =>
     Effect.gen(function*() {
+      const limit = settings.loginRateLimit
+      if (limit !== undefined && loginLimiter !== undefined && request !== undefined) {
+        const consumed = yield* Effect.either(loginLimiter.consume({
+          algorithm: "token-bucket",
+          onExceeded: "fail",
+          window: limit.window,
+          limit: limit.limit,
+          key: `login:${limit.key(request)}`
+        }))
+        if (Either.isLeft(consumed)) {
+          if (consumed.left.reason === "Exceeded") {
+            return Option.some(
+              page(429, "Too many sign-ins", "Too many sign-ins from here. Wait a moment, then try again.").pipe(
+                HttpServerResponse.setHeader(
+                  "retry-after",
+                  String(Math.max(1, Math.ceil(Duration.toSeconds(consumed.left.retryAfter))))
+                )
+              )
+            )
+          }
+          yield* Effect.logWarning(`TmdbWebLogin: login rate limit not checked: ${consumed.left.message}`)
+        }
+      }
+      if (Option.isSome(admissionWait)) {
+        const wait = yield* admissionWait.value
+        if (Duration.greaterThan(wait, MAX_LOGIN_ADMISSION_WAIT)) {
+          return Option.some(
+            page(503, "Sign-in busy", "TMDB is busy for this app right now. Try again in a moment.").pipe(
+              HttpServerResponse.setHeader("retry-after", String(Math.max(1, Math.ceil(Duration.toSeconds(wait)))))
+            )
+          )
+        }
+      }
+      return Option.none<HttpServerResponse.HttpServerResponse>()
+    })
+
+  const login = (returnTo: string | undefined, request?: HttpServerRequest.HttpServerRequest) =>
+    Effect.gen(function*() {
+      const refused = yield* refusal(request)
+      if (Option.isSome(refused)) return refused.value
       const token = yield* auth.createRequestToken
       const value = yield* makeBinding(
         binding,
@@ -135,7 +189,9 @@ export const makeRoutes = ({ auth, binding, current, forgetAccount, sessions, se
         yield* auth.endSession(session.right)
         return page(502, "Sign-in failed", "TMDB could not complete the sign-in. Try again in a moment.")
       }
-      const cookie = yield* Effect.either(sessions.create(session.right, account.right))
+      const cookie = yield* Effect.either(
+        sessions.create(session.right, account.right, request.cookies[cookies.session])
+      )
       if (Either.isLeft(cookie)) {
         yield* Effect.logWarning(`TmdbWebLogin: session not stored: ${cookie.left.message}`)
         yield* auth.endSession(session.right)
@@ -192,7 +248,7 @@ export const makeRoutes = ({ auth, binding, current, forgetAccount, sessions, se
       `${settings.prefix}/login` as `/${string}`,
       Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
         const returnTo = new URL(request.originalUrl, origin).searchParams.get("returnTo") ?? undefined
-        return login(returnTo)
+        return login(returnTo, request)
       })
     ),
     HttpRouter.get(

@@ -1,7 +1,10 @@
 /**
- * The web login's server-side sessions: stored under the SHA-256 of the cookie's random id, checked on use (idle and
- * absolute lifetimes, a bounded check with TMDB every `revalidateAfter`), indexed per account (sign out everywhere)
- * and, in stores that do not expire entries themselves, by their end (the sweep).
+ * The web login's server-side sessions. Each is stored under the SHA-256 of its cookie's random id, the TMDB session
+ * id encrypted (AES-GCM under the at-rest key, the entry's hash as additional data), and checked on use (idle and
+ * absolute lifetimes; a bounded check with TMDB every `revalidateAfter`). A session that ends, however it ends, is
+ * deleted at TMDB: entries outlive their end by a few minutes in an expiry index that a sweep claims (Redis: a sorted
+ * set claimed by a script; elsewhere per-minute buckets under one lock), so that one instance ends each. Sessions are
+ * listed per account (at most `maxSessionsPerAccount`, the oldest ending first; sign out everywhere).
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as Arr from "effect/Array"
@@ -9,6 +12,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Encoding from "effect/Encoding"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -16,111 +20,225 @@ import { Account } from "../../Account.js"
 import type { AuthServiceShape } from "../../AuthService.js"
 import { Session } from "../../Session.js"
 import type { SignedInShape } from "../../web/TmdbWebLogin.js"
-import type { WebSessionStoreShape } from "../../web/WebSessionStore.js"
+import { SessionStoreUnavailable, type WebSessionStoreShape } from "../../web/WebSessionStore.js"
 import { randomId, sha256 } from "./ids.js"
 import type { Signer } from "./keys.js"
 import type { Settings } from "./options.js"
 
-const Stored = Schema.parseJson(Schema.Struct({
-  sessionId: Schema.String,
+const Entry = Schema.Struct({
   account: Account,
   createdAt: Schema.Number,
   lastSeenAt: Schema.Number,
   checkedAt: Schema.Number
-}))
+})
+/** 0.6: `k` is the TMDB session id, encrypted: base64url of the 12-byte IV and the AES-GCM ciphertext. */
+const Stored = Schema.parseJson(Schema.Struct({ ...Entry.fields, k: Schema.String }))
 type Stored = typeof Stored.Type
+/** 0.5.0 stored the TMDB session id in plain text: such entries are ended at TMDB by the first sweep. */
+const Legacy = Schema.parseJson(Schema.Struct({ ...Entry.fields, sessionId: Schema.String }))
+const LegacyIndex = Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Number }))
 
 /** A session is written back at most once a minute while used (its idle clock), not on every request. */
 const TOUCH_MILLIS = 60_000
-
 /** How long a request waits for TMDB's answer when it checks a stored session. */
 const CHECK_TIMEOUT = Duration.seconds(3)
+/** Entries outlive their end this long, so that the sweep can still read (and end at TMDB) their session. */
+export const ENDED_GRACE_MILLIS = 5 * 60_000
+/** Per-minute buckets of the expiry index (stores without sorted sets). */
+const BUCKET_MILLIS = 60_000
+/** A sweep catches up at most this many buckets (a store left unswept for longer: the oldest stay). */
+const MAX_BUCKETS = 60 * 24 * 62
 
-/** The sweep's index (stores without expiry): session hash → absolute end. */
-const EXPIRY_SET = "expiry"
 const accountSet = (accountId: number) => `account:${accountId}`
 const storeKey = (hash: string) => `session:${hash}`
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/** What the store holds for one cookie, as far as it can be read. */
+type Read =
+  | { readonly _tag: "Missing" }
+  | { readonly _tag: "Unreadable" }
+  | {
+    readonly _tag: "Found"
+    readonly stored: typeof Entry.Type
+    /** The encrypted session id as stored; undefined in a 0.5.0 entry. */
+    readonly k: string | undefined
+    /** None: no signing key decrypts it. */
+    readonly sessionId: Option.Option<string>
+  }
 
 /** The sessions, over the store. */
 export interface Sessions {
   /** The signed-in user of a session cookie's value, if it is ours and the session still valid. */
-  readonly lookup: (cookie: string) => Effect.Effect<Option.Option<SignedInShape>>
-  /** Stores a new session; the session cookie's value. */
-  readonly create: (session: Session, account: Account) => Effect.Effect<string, PlatformError>
+  readonly lookup: (cookie: string) => Effect.Effect<Option.Option<SignedInShape>, SessionStoreUnavailable>
+  /** Stores a new session; the session cookie's value. A previous cookie presented with it ends its session. */
+  readonly create: (
+    session: Session,
+    account: Account,
+    previousCookie: string | undefined
+  ) => Effect.Effect<string, SessionStoreUnavailable>
   /** Removes the cookie's session from the store; the TMDB session it held, if any. */
-  readonly forget: (cookie: string) => Effect.Effect<Option.Option<Session>, PlatformError>
+  readonly forget: (cookie: string) => Effect.Effect<Option.Option<Session>, SessionStoreUnavailable>
   /** Removes every session of the account; their TMDB sessions. */
-  readonly forgetAccount: (accountId: number) => Effect.Effect<ReadonlyArray<Session>, PlatformError>
+  readonly forgetAccount: (accountId: number) => Effect.Effect<ReadonlyArray<Session>, SessionStoreUnavailable>
+  /** Ends (here and at TMDB) the sessions whose end has come; 0.5.0 entries too, on the first run. Never fails. */
+  readonly sweep: Effect.Effect<void>
 }
 
 export const makeSessions = (
   settings: Settings,
   auth: AuthServiceShape,
-  { expiresEntries, sets, setWithTtl, store }: WebSessionStoreShape,
-  signer: Signer
+  { expiresEntries, listKeys, sets, setWithTtl, store }: WebSessionStoreShape,
+  signer: Signer,
+  atRest: ReadonlyArray<CryptoKey>
 ): Sessions => {
   // The last use is written back at most once a minute, and often enough for a short idle lifetime.
   const touchMillis = Math.min(TOUCH_MILLIS, settings.idleMillis / 4)
-  let sweptAt = 0
+  const unavailable = (error: PlatformError) => SessionStoreUnavailable.fromStore(error)
+  const endOf = (stored: typeof Entry.Type) =>
+    Math.min(stored.lastSeenAt + settings.idleMillis, stored.createdAt + settings.absoluteMillis)
+  const warn = (what: string) => (error: { readonly message: string }) =>
+    Effect.logWarning(`TmdbWebLogin: ${what}: ${error.message}`)
 
-  const write = (hash: string, stored: Stored, now: number) =>
-    setWithTtl(
-      storeKey(hash),
-      Schema.encodeSync(Stored)(stored),
-      Duration.millis(
-        Math.min(stored.lastSeenAt + settings.idleMillis, stored.createdAt + settings.absoluteMillis) - now
+  // At rest ---------------------------------------------------------------------------------------------------
+
+  const encrypt = (hash: string, sessionId: string) =>
+    Effect.promise(async () => {
+      const iv = globalThis.crypto.getRandomValues(new Uint8Array(12))
+      const sealed = await globalThis.crypto.subtle.encrypt(
+        { name: "AES-GCM", iv, additionalData: encoder.encode(hash) },
+        atRest[0]!,
+        encoder.encode(sessionId)
       )
-    )
+      const bytes = new Uint8Array(12 + sealed.byteLength)
+      bytes.set(iv)
+      bytes.set(new Uint8Array(sealed), 12)
+      return Encoding.encodeBase64Url(bytes)
+    })
 
-  const read = (hash: string) =>
-    Effect.flatMap(
-      store.get(storeKey(hash)),
-      (text) => Effect.succeed(Option.flatMap(text, (value) => Either.getRight(Schema.decodeEither(Stored)(value))))
-    )
+  const decrypt = (hash: string, k: string): Effect.Effect<Option.Option<string>> => {
+    const bytes = Encoding.decodeBase64Url(k)
+    if (Either.isLeft(bytes) || bytes.right.length < 12 + 16) return Effect.succeedNone
+    const iv = bytes.right.slice(0, 12)
+    const sealed = bytes.right.slice(12)
+    return Effect.promise(async () => {
+      for (const key of atRest) {
+        try {
+          const plain = await globalThis.crypto.subtle.decrypt(
+            { name: "AES-GCM", iv, additionalData: encoder.encode(hash) },
+            key,
+            sealed
+          )
+          return Option.some(decoder.decode(plain))
+        } catch {
+          // Another key's entry, or tampered: the next key, else none.
+        }
+      }
+      return Option.none()
+    })
+  }
 
-  const removeStrict = (hash: string, accountId: number | undefined) =>
-    Effect.all([
-      store.remove(storeKey(hash)),
-      accountId === undefined ? Effect.void : sets.remove(accountSet(accountId), hash),
-      expiresEntries ? Effect.void : sets.remove(EXPIRY_SET, hash)
-    ], { discard: true })
+  // Entries and indexes -----------------------------------------------------------------------------------------
 
-  const remove = (hash: string, accountId: number | undefined) =>
-    removeStrict(hash, accountId).pipe(
-      Effect.catchAll((error) =>
-        Effect.logWarning(`TmdbWebLogin: session not removed from the store: ${error.message}`)
+  const read = (hash: string): Effect.Effect<Read, PlatformError> =>
+    Effect.flatMap(store.get(storeKey(hash)), (text) => {
+      if (Option.isNone(text)) return Effect.succeed<Read>({ _tag: "Missing" })
+      const current = Schema.decodeEither(Stored)(text.value)
+      if (Either.isRight(current)) {
+        return Effect.map(decrypt(hash, current.right.k), (sessionId): Read => ({
+          _tag: "Found",
+          stored: current.right,
+          k: current.right.k,
+          sessionId
+        }))
+      }
+      const legacy = Schema.decodeEither(Legacy)(text.value)
+      return Effect.succeed<Read>(
+        Either.isRight(legacy)
+          ? { _tag: "Found", stored: legacy.right, k: undefined, sessionId: Option.some(legacy.right.sessionId) }
+          : { _tag: "Unreadable" }
       )
+    })
+
+  const expiry = {
+    add: (hash: string, end: number) =>
+      expiresEntries
+        ? sets.add("expiry", hash, end)
+        : sets.add(`expiry:${Math.floor(end / BUCKET_MILLIS)}`, hash, end),
+    /** The hashes whose end has come, each claimed by one caller. */
+    claim: (now: number): Effect.Effect<ReadonlyArray<string>, PlatformError> =>
+      expiresEntries ? sets.takeUpTo("expiry", now) : Effect.gen(function*() {
+        const current = Math.floor(now / BUCKET_MILLIS)
+        const cursor = Option.getOrUndefined(Option.map(yield* store.get("expiry:cursor"), Number))
+        const first = Math.max(
+          cursor !== undefined && Number.isFinite(cursor) ? cursor + 1 : current - 1,
+          current - MAX_BUCKETS
+        )
+        const claimed: Array<string> = []
+        for (let bucket = first; bucket <= current; bucket++) {
+          claimed.push(...(yield* sets.takeUpTo(`expiry:${bucket}`, now)))
+        }
+        // The current minute's bucket may still fill: it is read again next time.
+        yield* store.set("expiry:cursor", String(current - 1))
+        return claimed
+      })
+  }
+
+  const write = (hash: string, stored: Stored, now: number) => {
+    const end = endOf(stored)
+    return Effect.zipRight(
+      setWithTtl(storeKey(hash), Schema.encodeSync(Stored)(stored), Duration.millis(end - now + ENDED_GRACE_MILLIS)),
+      expiry.add(hash, end)
+    )
+  }
+
+  const sessionOf = (sessionId: string) => new Session({ sessionId: Redacted.make(sessionId) })
+
+  /** Removes an entry from the store and its account's list; the TMDB session it held, if any. */
+  const remove = (hash: string, found: Read) =>
+    Effect.as(
+      Effect.all([
+        store.remove(storeKey(hash)),
+        found._tag === "Found" ? sets.remove(accountSet(found.stored.account.id), hash) : Effect.void
+      ], { discard: true }),
+      found._tag === "Found" ? Option.map(found.sessionId, sessionOf) : Option.none<Session>()
     )
 
-  /** Stores without expiry: sessions nobody came back for are removed after their absolute end, once a minute. */
-  const sweep = (now: number) =>
-    expiresEntries || now - sweptAt < TOUCH_MILLIS
-      ? Effect.void
-      : Effect.gen(function*() {
-        sweptAt = now
-        const ended = yield* sets.takeUpTo(EXPIRY_SET, now)
-        yield* Effect.forEach(ended, (hash) => store.remove(storeKey(hash)), { discard: true })
-      }).pipe(Effect.catchAll((error) => Effect.logWarning(`TmdbWebLogin: sweep failed: ${error.message}`)))
+  /** Ends a session at TMDB without waiting (the cleanup facility retries within lateAnswerGrace). */
+  const endAtTmdb = (session: Option.Option<Session>) =>
+    Option.isNone(session) ? Effect.void : auth.endSession(session.value, { waitAtMost: Duration.zero })
 
-  const lookup = (cookie: string): Effect.Effect<Option.Option<SignedInShape>> =>
+  /** Ends an entry here and at TMDB; a store failure is logged (the sweep tries again while the entry lasts). */
+  const end = (hash: string, found: Read, why: string) =>
+    Effect.gen(function*() {
+      if (found._tag === "Found" && Option.isNone(found.sessionId)) {
+        yield* Effect.logWarning(`TmdbWebLogin: a stored session no signing key decrypts was dropped (${why})`)
+      }
+      if (found._tag === "Unreadable") {
+        yield* Effect.logWarning(`TmdbWebLogin: a stored session that could not be read was dropped (${why})`)
+      }
+      yield* endAtTmdb(yield* remove(hash, found))
+    }).pipe(Effect.catchAll(warn("an ended session was not removed from the store")))
+
+  // Lookup ------------------------------------------------------------------------------------------------------
+
+  const lookup = (cookie: string): Effect.Effect<Option.Option<SignedInShape>, SessionStoreUnavailable> =>
     Effect.gen(function*() {
       const id = yield* signer.verify(cookie)
       if (Option.isNone(id)) return Option.none()
       const hash = yield* sha256(id.value)
-      const text = yield* store.get(storeKey(hash))
-      if (Option.isNone(text)) return Option.none()
-      const decoded = Schema.decodeEither(Stored)(text.value)
-      if (Either.isLeft(decoded)) {
-        yield* remove(hash, undefined)
-        return Option.none()
-      }
-      let stored = decoded.right
+      const found = yield* Effect.mapError(read(hash), unavailable)
+      if (found._tag === "Missing") return Option.none()
       const now = yield* Clock.currentTimeMillis
-      if (now >= stored.createdAt + settings.absoluteMillis || now >= stored.lastSeenAt + settings.idleMillis) {
-        yield* remove(hash, stored.account.id)
+      if (
+        found._tag !== "Found" || found.k === undefined || Option.isNone(found.sessionId) ||
+        now >= endOf(found.stored)
+      ) {
+        yield* end(hash, found, "on use")
         return Option.none()
       }
-      const session = new Session({ sessionId: Redacted.make(stored.sessionId) })
+      let stored: Stored = { ...found.stored, k: found.k }
+      const session = sessionOf(found.sessionId.value)
       if (now - stored.checkedAt >= settings.revalidateMillis) {
         // Bounded: the check runs inside the user's request, so a slow or failing TMDB (retries, Retry-After)
         // must not hold the page; after CHECK_TIMEOUT the session is kept and checked again later.
@@ -134,7 +252,7 @@ export const makeSessions = (
         )
         if (Either.isLeft(checked) && checked.left._tag === "SessionNotFound") {
           // TMDB no longer knows the session (deleted elsewhere, revoked): drop it here too.
-          yield* remove(hash, stored.account.id)
+          yield* remove(hash, found).pipe(Effect.catchAll(warn("session not removed from the store")))
           return Option.none()
         }
         if (Either.isLeft(checked)) {
@@ -146,62 +264,119 @@ export const makeSessions = (
         stored = Either.isRight(checked)
           ? { ...stored, account: checked.right, checkedAt, lastSeenAt: checkedAt }
           : { ...stored, checkedAt, lastSeenAt: checkedAt }
-        yield* write(hash, stored, checkedAt)
-        return Option.some({ session, account: stored.account })
-      }
-      if (now - stored.lastSeenAt >= touchMillis) {
+        yield* write(hash, stored, checkedAt).pipe(Effect.catchAll(warn("session not written back")))
+      } else if (now - stored.lastSeenAt >= touchMillis) {
         stored = { ...stored, lastSeenAt: now }
-        yield* write(hash, stored, now)
+        yield* write(hash, stored, now).pipe(Effect.catchAll(warn("session not written back")))
       }
       return Option.some({ session, account: stored.account })
     }).pipe(
-      Effect.catchAll((error) =>
-        Effect.as(Effect.logWarning(`TmdbWebLogin: session store failed: ${error.message}`), Option.none())
-      ),
+      Effect.tapError(warn("session store failed")),
       Effect.withSpan("TmdbWebLogin.session", { captureStackTrace: false })
     )
 
-  const create = (session: Session, account: Account) =>
+  // Sign-in, sign-out -------------------------------------------------------------------------------------------
+
+  /** Ends the oldest sessions of the account beyond `maxSessionsPerAccount`. */
+  const enforceCap = (accountId: number) =>
+    Effect.gen(function*() {
+      const members = yield* sets.members(accountSet(accountId))
+      if (members.length <= settings.maxSessionsPerAccount) return
+      const oldest = [...members].sort((a, b) => a[1] - b[1]).slice(0, members.length - settings.maxSessionsPerAccount)
+      yield* Effect.forEach(oldest, ([hash]) =>
+        Effect.flatMap(read(hash), (found) =>
+          found._tag === "Missing"
+            ? sets.remove(accountSet(accountId), hash)
+            : end(hash, found, "over maxSessionsPerAccount")), { discard: true })
+    }).pipe(Effect.catchAll(warn("maxSessionsPerAccount not enforced")))
+
+  const create = (session: Session, account: Account, previousCookie: string | undefined) =>
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const id = randomId()
       const hash = yield* sha256(id)
-      yield* write(hash, {
-        sessionId: Redacted.value(session.sessionId),
+      const stored: Stored = {
+        k: yield* encrypt(hash, Redacted.value(session.sessionId)),
         account,
         createdAt: now,
         lastSeenAt: now,
         checkedAt: now
-      }, now)
-      const end = now + settings.absoluteMillis
-      yield* sweep(now)
-      // The account's index forgets sessions that have ended as it grows.
-      yield* sets.takeUpTo(accountSet(account.id), now)
-      yield* sets.add(accountSet(account.id), hash, end)
-      if (!expiresEntries) yield* sets.add(EXPIRY_SET, hash, end)
+      }
+      yield* write(hash, stored, now)
+      // Listed under its absolute end: the oldest session of the account has the lowest score.
+      yield* sets.add(accountSet(account.id), hash, now + settings.absoluteMillis).pipe(
+        Effect.tapError(() => Effect.ignore(store.remove(storeKey(hash))))
+      )
+      yield* enforceCap(account.id)
+      // A sign-in from a browser still holding a session ends that one (a session per browser).
+      if (previousCookie !== undefined) {
+        yield* Effect.flatMap(forgetOrNone(previousCookie), endAtTmdb).pipe(
+          Effect.catchAll(warn("the browser's previous session was not ended"))
+        )
+      }
       return yield* signer.sign(id)
-    })
+    }).pipe(Effect.mapError(unavailable))
 
-  const forget = (cookie: string) =>
+  const forgetOrNone = (cookie: string): Effect.Effect<Option.Option<Session>, PlatformError> =>
     Effect.gen(function*() {
       const id = yield* signer.verify(cookie)
       if (Option.isNone(id)) return Option.none<Session>()
       const hash = yield* sha256(id.value)
-      const stored = yield* read(hash)
-      yield* removeStrict(hash, Option.getOrUndefined(Option.map(stored, (s) => s.account.id)))
-      return Option.map(stored, (s) => new Session({ sessionId: Redacted.make(s.sessionId) }))
+      return yield* Effect.flatMap(read(hash), (found) => remove(hash, found))
     })
+
+  const forget = (cookie: string) => Effect.mapError(forgetOrNone(cookie), unavailable)
 
   const forgetAccount = (accountId: number) =>
     Effect.gen(function*() {
       const members = yield* sets.members(accountSet(accountId))
-      return yield* Effect.forEach(members, ([hash]) =>
-        Effect.gen(function*() {
-          const stored = yield* read(hash)
-          yield* removeStrict(hash, accountId)
-          return Option.map(stored, (s) => new Session({ sessionId: Redacted.make(s.sessionId) }))
-        }), { concurrency: 8 }).pipe(Effect.map(Arr.getSomes))
-    })
+      const ended = yield* Effect.forEach(
+        members,
+        ([hash]) => Effect.flatMap(read(hash), (found) => remove(hash, found)),
+        { concurrency: 8 }
+      )
+      return Arr.getSomes(ended)
+    }).pipe(Effect.mapError(unavailable))
 
-  return { lookup, create, forget, forgetAccount }
+  // The sweep ---------------------------------------------------------------------------------------------------
+
+  /** The hashes of 0.5.0's entries: listed where the store can list keys, else from 0.5.0's own index. */
+  const legacyHashes = listKeys !== undefined
+    ? Effect.map(listKeys("session:"), Arr.map((key) => key.slice("session:".length)))
+    : Effect.map(store.get("index"), (text) =>
+      Option.isNone(text)
+        ? []
+        : Object.keys(Either.getOrElse(Schema.decodeEither(LegacyIndex)(text.value), () => ({}))))
+
+  let migrated = false
+  const migrate = Effect.suspend(() =>
+    migrated ? Effect.void : Effect.gen(function*() {
+      for (const hash of yield* legacyHashes) {
+        const found = yield* read(hash)
+        if (found._tag === "Found" && found.k === undefined) yield* end(hash, found, "stored by 0.5.0")
+      }
+      yield* store.remove("index")
+      migrated = true
+    })
+  )
+
+  const sweep = Effect.gen(function*() {
+    yield* migrate
+    const now = yield* Clock.currentTimeMillis
+    for (const hash of yield* expiry.claim(now)) {
+      const found = yield* read(hash)
+      if (found._tag === "Missing") continue
+      // Used since it was indexed: indexed again at its new end.
+      if (found._tag === "Found" && found.k !== undefined && now < endOf(found.stored)) {
+        yield* expiry.add(hash, endOf(found.stored))
+        continue
+      }
+      yield* end(hash, found, "its lifetime ended")
+    }
+  }).pipe(
+    Effect.catchAll(warn("sweep of ended sessions failed (tried again at the next)")),
+    Effect.withSpan("TmdbWebLogin.sweep", { captureStackTrace: false })
+  )
+
+  return { lookup, create, forget, forgetAccount, sweep }
 }

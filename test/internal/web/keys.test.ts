@@ -90,3 +90,19 @@ describe("web login binding", () => {
       expect(yield* boundTo(other, value, "token-a")).toEqual(Option.none())
     }))
 })
+
+describe("the login rate limit's client key", () => {
+  const request = (address: string | undefined) =>
+    ({ remoteAddress: address === undefined ? Option.none() : Option.some(address) }) as never
+
+  it("IPv4 as it is (also mapped into IPv6); IPv6 grouped by its /64", async () => {
+    const { clientAddressKey } = await import("../../../src/internal/web/options.js")
+    expect(clientAddressKey(request("203.0.113.7"))).toBe("203.0.113.7")
+    expect(clientAddressKey(request("::ffff:203.0.113.7"))).toBe("203.0.113.7")
+    expect(clientAddressKey(request("2001:db8:0:1:a:b:c:d"))).toBe("2001:db8:0:1::/64")
+    expect(clientAddressKey(request("2001:db8:0:1::2"))).toBe("2001:db8:0:1::/64")
+    expect(clientAddressKey(request("2001:DB8::1"))).toBe("2001:db8:0:0::/64")
+    expect(clientAddressKey(request("::1"))).toBe("0:0:0:0::/64")
+    expect(clientAddressKey(request(undefined))).toBe("unknown")
+  })
+})
