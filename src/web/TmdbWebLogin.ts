@@ -103,8 +103,11 @@ export interface TmdbWebLoginOptions {
    */
   readonly loginRateLimit?:
     | {
+      /** Logins per `window` per client. */
       readonly limit: number
+      /** E.g. `"1 minute"`. */
       readonly window: Duration.DurationInput
+      /** Who the client is; default its address (IPv6 grouped by /64). Behind a proxy, read the proxy's header. */
       readonly key?: ((request: HttpServerRequest.HttpServerRequest) => string) | undefined
     }
     | false
