@@ -253,6 +253,28 @@ const newTmdbSession = async (fakeUrl: string): Promise<string> => {
 }
 const FakeTmdbToken = FakeTmdb.defaults.accessToken
 
+describe("several instances on one Redis", () => {
+  it("a session that ends is claimed by one sweep: TMDB gets one delete, whichever instance sweeps", async () => {
+    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const fake = yield* FakeTmdb.serve()
+      const store = redisStore()
+      const options = { idleTimeout: "1 second", sweepInterval: "100 millis" } as const
+      yield* Effect.promise(() =>
+        withRouterApp(store, async (first) => {
+          await withRouterApp(store, async () => {
+            await new Browser().signIn(first.app)
+            expect(await sessionCount(fake)).toBe(1)
+            expect(await eventually(async () => (await sessionCount(fake)) === 0)).toBe(true)
+            await new Promise((resolve) => setTimeout(resolve, 500))
+            const deletes = (await Effect.runPromise(fake.requests)).filter((r) => r.method === "DELETE")
+            expect(deletes.map((r) => r.status)).toEqual([200])
+          }, options, { fake })
+        }, options, { fake })
+      )
+    })))
+  }, 30_000)
+})
+
 describe("the login route's guards", () => {
   it("over loginRateLimit per client: 429 with Retry-After and a page; no request token spent", async () => {
     await withRouterApp(WebSessionStore.layerMemory, async ({ app, fake }) => {
