@@ -64,7 +64,10 @@ export const layerTmdbAuthHandlers = <ApiId extends string, Groups extends HttpA
     "tmdbAuth",
     (handlers) =>
       handlers
-        .handle("login", ({ urlParams }) => Effect.flatMap(TmdbWebLogin, (web) => web.login(urlParams.returnTo)))
+        .handle(
+          "login",
+          ({ request, urlParams }) => Effect.flatMap(TmdbWebLogin, (web) => web.login(urlParams.returnTo, request))
+        )
         .handle("callback", ({ request }) => Effect.flatMap(TmdbWebLogin, (web) => web.callback(request)))
         .handle("logout", ({ request }) => Effect.flatMap(TmdbWebLogin, (web) => web.logout(request)))
   ) as unknown as Layer.Layer<HttpApiGroup.ApiGroup<ApiId, "tmdbAuth">, never, TmdbWebLogin>

@@ -159,8 +159,13 @@ export interface TmdbWebLoginShape {
   readonly prefix: string
   /** The session cookie's name as browsers hold it: `__Host-tmdb_session` on https, `tmdb_session` over http. */
   readonly cookieName: string
-  /** `GET {prefix}/login?returnTo=/path`. */
-  readonly login: (returnTo: string | undefined) => Effect.Effect<HttpServerResponse.HttpServerResponse>
+  /**
+   * `GET {prefix}/login?returnTo=/path`. With the `request`, `loginRateLimit` applies (the routes always pass it).
+   */
+  readonly login: (
+    returnTo: string | undefined,
+    request?: HttpServerRequest.HttpServerRequest | undefined
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse>
   /** `GET {prefix}/callback?request_token=...&approved=true`. */
   readonly callback: (
     request: HttpServerRequest.HttpServerRequest

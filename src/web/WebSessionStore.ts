@@ -222,6 +222,40 @@ const fileStore = (directory: string) =>
     return yield* plain(store, (prefix) => Effect.map(keys, (all) => all.filter((key) => key.startsWith(prefix))))
   })
 
+/** Sets as Maps: every operation is O(1) per member (no value rewritten whole). */
+const memorySets = (): WebSessionSets => {
+  const all = new Map<string, Map<string, number>>()
+  const of = (set: string) => {
+    let members = all.get(set)
+    if (members === undefined) all.set(set, members = new Map())
+    return members
+  }
+  return {
+    add: (set, member, score) => Effect.sync(() => void of(set).set(member, score)),
+    takeUpTo: (set, upTo) =>
+      Effect.sync(() => {
+        const members = all.get(set)
+        if (members === undefined) return []
+        const taken: Array<string> = []
+        for (const [member, score] of members) {
+          if (score <= upTo) {
+            taken.push(member)
+            members.delete(member)
+          }
+        }
+        if (members.size === 0) all.delete(set)
+        return taken
+      }),
+    members: (set) => Effect.sync(() => Array.from(all.get(set) ?? [])),
+    remove: (set, member) =>
+      Effect.sync(() => {
+        const members = all.get(set)
+        members?.delete(member)
+        if (members?.size === 0) all.delete(set)
+      })
+  }
+}
+
 /** A Map, whose keys can be listed. */
 const memoryStore = Effect.suspend(() => {
   const entries = new Map<string, string | Uint8Array>()
@@ -245,9 +279,9 @@ const memoryStore = Effect.suspend(() => {
     clear: Effect.sync(() => entries.clear()),
     size: Effect.sync(() => entries.size)
   })
-  return plain(
-    store,
-    (prefix) => Effect.sync(() => Array.from(entries.keys()).filter((key) => key.startsWith(prefix)))
+  return Effect.map(
+    plain(store, (prefix) => Effect.sync(() => Array.from(entries.keys()).filter((key) => key.startsWith(prefix)))),
+    (shape): WebSessionStoreShape => ({ ...shape, sets: memorySets() })
   )
 })
 

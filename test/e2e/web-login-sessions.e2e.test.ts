@@ -309,6 +309,17 @@ describe("the login route's guards", () => {
     }, { loginRateLimit: false })
   }, 30_000)
 
+  it("the HttpApi group's /login is limited too (10 a minute by default)", async () => {
+    class Api extends HttpApi.make("app").add(TmdbAuthGroup) {}
+    const ApiLive = HttpApiBuilder.api(Api).pipe(Layer.provide(layerTmdbAuthHandlers(Api)))
+    await withApiApp(ApiLive, async ({ app }) => {
+      const statuses = []
+      for (let i = 0; i < 11; i++) statuses.push((await fetch(`${app}/auth/tmdb/login`, { redirect: "manual" })).status)
+      expect(statuses.slice(0, 10).every((s) => s === 302)).toBe(true)
+      expect(statuses[10]).toBe(429)
+    })
+  }, 30_000)
+
   it("on Redis the limit is shared by every instance", async () => {
     const store = redisStore()
     await withRouterApp(store, async ({ app }) => {

@@ -129,7 +129,7 @@ export const makeRoutes = (
       return Option.none<HttpServerResponse.HttpServerResponse>()
     })
 
-  const login = (returnTo: string | undefined, request?: HttpServerRequest.HttpServerRequest) =>
+  const login = (returnTo: string | undefined, request?: HttpServerRequest.HttpServerRequest | undefined) =>
     Effect.gen(function*() {
       const refused = yield* refusal(request)
       if (Option.isSome(refused)) return refused.value
