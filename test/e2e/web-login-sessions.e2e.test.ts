@@ -4,16 +4,9 @@
  * browser, over the per-account cap), swept when nobody comes back; the login route's guards; a Redis that is down
  * or hung answers 503, never "sign in".
  */
-import {
-  HttpApi,
-  HttpApiBuilder,
-  HttpApiEndpoint,
-  HttpApiGroup,
-  HttpRouter,
-  HttpServerResponse
-} from "@effect/platform"
+import { HttpApi, HttpApiBuilder, HttpRouter, HttpServerResponse } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
-import { Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Effect, Layer, Option, Redacted } from "effect"
 import { Redis } from "ioredis"
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -21,16 +14,9 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { UserSession } from "../../src/index.js"
 import { FakeTmdb, Fault } from "../../src/testing/index.js"
-import {
-  layerTmdbAuthHandlers,
-  SignedIn,
-  TmdbAuthGroup,
-  TmdbSignIn,
-  TmdbWebLogin,
-  WebSessionStore
-} from "../../src/web/index.js"
+import { layerTmdbAuthHandlers, TmdbAuthGroup, TmdbWebLogin, WebSessionStore } from "../../src/web/index.js"
 import { type RedisServer, startRedis } from "../support/redis.js"
-import { Browser, type Running, sessionCount, withApiApp, withRouterApp } from "../support/webApp.js"
+import { Browser, MeApiLive, type Running, sessionCount, withApiApp, withRouterApp } from "../support/webApp.js"
 
 let redis: RedisServer
 beforeAll(async () => {
@@ -260,16 +246,26 @@ describe("several instances on one Redis", () => {
       const store = redisStore()
       const options = { idleTimeout: "1 second", sweepInterval: "100 millis" } as const
       yield* Effect.promise(() =>
-        withRouterApp(store, async (first) => {
-          await withRouterApp(store, async () => {
-            await new Browser().signIn(first.app)
-            expect(await sessionCount(fake)).toBe(1)
-            expect(await eventually(async () => (await sessionCount(fake)) === 0)).toBe(true)
-            await new Promise((resolve) => setTimeout(resolve, 500))
-            const deletes = (await Effect.runPromise(fake.requests)).filter((r) => r.method === "DELETE")
-            expect(deletes.map((r) => r.status)).toEqual([200])
-          }, options, { fake })
-        }, options, { fake })
+        withRouterApp(
+          store,
+          async (first) => {
+            await withRouterApp(
+              store,
+              async () => {
+                await new Browser().signIn(first.app)
+                expect(await sessionCount(fake)).toBe(1)
+                expect(await eventually(async () => (await sessionCount(fake)) === 0)).toBe(true)
+                await new Promise((resolve) => setTimeout(resolve, 500))
+                const deletes = (await Effect.runPromise(fake.requests)).filter((r) => r.method === "DELETE")
+                expect(deletes.map((r) => r.status)).toEqual([200])
+              },
+              options,
+              { fake }
+            )
+          },
+          options,
+          { fake }
+        )
       )
     })))
   }, 30_000)
@@ -419,22 +415,8 @@ describe("a session store that fails: 503, never 'sign in'", () => {
   )
 
   it("HttpApi's TmdbSignIn answers 503 SessionStoreUnavailable when the store is down", async () => {
-    class Me extends HttpApiGroup.make("me")
-      .add(HttpApiEndpoint.get("me", "/api/me").addSuccess(Schema.Struct({ username: Schema.String })))
-      .middleware(TmdbSignIn)
-    {}
-    class Api extends HttpApi.make("app").add(TmdbAuthGroup).add(Me) {}
-    const MeLive = HttpApiBuilder.group(
-      Api,
-      "me",
-      (handlers) => handlers.handle("me", () => Effect.map(SignedIn, ({ account }) => ({ username: account.username })))
-    )
-    const ApiLive = HttpApiBuilder.api(Api).pipe(
-      Layer.provide([layerTmdbAuthHandlers(Api), MeLive]),
-      Layer.provide(TmdbSignIn.layer)
-    )
     const doomed = await startRedis()
-    await withApiApp(ApiLive, async ({ app }) => {
+    await withApiApp(MeApiLive, async ({ app }) => {
       const browser = new Browser()
       await browser.signIn(app)
       expect((await browser.fetch(`${app}/api/me`)).status).toBe(200)

@@ -3,9 +3,8 @@
  * the HttpApi flavour with their middlewares, the storage options (memory, files, a real redis-server), lifetimes,
  * a session TMDB forgot, logout when TMDB fails, cookie flags, and configuration mistakes.
  */
-import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
-import { ConfigError, ConfigProvider, Effect, Either, Layer, Redacted, Schema } from "effect"
+import { ConfigError, ConfigProvider, Effect, Either, Layer, Redacted } from "effect"
 import { Redis } from "ioredis"
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -13,16 +12,9 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { AuthService } from "../../src/index.js"
 import { FakeTmdb, Fault } from "../../src/testing/index.js"
-import {
-  layerTmdbAuthHandlers,
-  SignedIn,
-  TmdbAuthGroup,
-  TmdbSignIn,
-  TmdbWebLogin,
-  WebSessionStore
-} from "../../src/web/index.js"
+import { TmdbWebLogin, WebSessionStore } from "../../src/web/index.js"
 import { type RedisServer, startRedis } from "../support/redis.js"
-import { Browser, KEY, sessionCount, withApiApp, withRouterApp } from "../support/webApp.js"
+import { Browser, KEY, MeApiLive, sessionCount, withApiApp, withRouterApp } from "../support/webApp.js"
 
 describe("the web login as a plain HttpRouter, sessions in memory", () => {
   it(
@@ -258,23 +250,8 @@ describe("the web login's storage", () => {
 })
 
 describe("the web login as an HttpApiGroup with the TmdbSignIn middleware", () => {
-  class Me extends HttpApiGroup.make("me")
-    .add(HttpApiEndpoint.get("me", "/api/me").addSuccess(Schema.Struct({ username: Schema.String })))
-    .middleware(TmdbSignIn)
-  {}
-  class Api extends HttpApi.make("app").add(TmdbAuthGroup).add(Me) {}
-  const MeLive = HttpApiBuilder.group(
-    Api,
-    "me",
-    (handlers) => handlers.handle("me", () => Effect.map(SignedIn, ({ account }) => ({ username: account.username })))
-  )
-  const ApiLive = HttpApiBuilder.api(Api).pipe(
-    Layer.provide([layerTmdbAuthHandlers(Api), MeLive]),
-    Layer.provide(TmdbSignIn.layer)
-  )
-
   it("signs in through the group's routes; the middleware answers 401 JSON without a session", async () => {
-    await withApiApp(ApiLive, async ({ app, fake }) => {
+    await withApiApp(MeApiLive, async ({ app, fake }) => {
       const anonymous = await fetch(`${app}/api/me`)
       expect(anonymous.status).toBe(401)
       expect(await anonymous.json()).toMatchObject({ _tag: "Unauthorized" })

@@ -2,16 +2,33 @@
  * The web login's test app over real sockets on 127.0.0.1: a fetch "browser" with a cookie jar, FakeTmdb.serve,
  * AuthService over TmdbHttpClient, a session store and TmdbWebLogin, served as a plain HttpRouter.
  */
-import { type HttpApi, HttpApiBuilder, HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
+import {
+  HttpApi,
+  HttpApiBuilder,
+  HttpApiEndpoint,
+  HttpApiGroup,
+  HttpRouter,
+  HttpServer,
+  HttpServerResponse
+} from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Effect, Layer, Logger } from "effect"
+import { Context, Effect, Layer, Logger, Schema } from "effect"
 import { createServer } from "node:http"
 import { expect } from "vitest"
 import { AuthService, type TmdbClient, TmdbConfig, TmdbHttpClient } from "../../src/index.js"
 import type { FakeTmdbServer } from "../../src/testing/index.js"
 import { FakeTmdb } from "../../src/testing/index.js"
 import type { TmdbWebLoginOptions } from "../../src/web/index.js"
-import { CurrentAccount, TmdbWebLogin, WebSessionStore, type WebSessionStoreShape } from "../../src/web/index.js"
+import {
+  CurrentAccount,
+  layerTmdbAuthHandlers,
+  SignedIn,
+  TmdbAuthGroup,
+  TmdbSignIn,
+  TmdbWebLogin,
+  WebSessionStore,
+  type WebSessionStoreShape
+} from "../../src/web/index.js"
 
 export const KEY = "0123456789abcdef0123456789abcdef-test-key"
 
@@ -148,3 +165,21 @@ export const withApiApp = <E>(
     )
     yield* Effect.promise(() => f({ app, fake, store: Context.get(context, WebSessionStore) }))
   })))
+
+/** An HttpApi app: the login's group and `GET /api/me` behind `TmdbSignIn`. */
+class Me extends HttpApiGroup.make("me")
+  .add(HttpApiEndpoint.get("me", "/api/me").addSuccess(Schema.Struct({ username: Schema.String })))
+  .middleware(TmdbSignIn)
+{}
+class MeApi extends HttpApi.make("app").add(TmdbAuthGroup).add(Me) {}
+export const MeApiLive = HttpApiBuilder.api(MeApi).pipe(
+  Layer.provide([
+    layerTmdbAuthHandlers(MeApi),
+    HttpApiBuilder.group(
+      MeApi,
+      "me",
+      (handlers) => handlers.handle("me", () => Effect.map(SignedIn, ({ account }) => ({ username: account.username })))
+    )
+  ]),
+  Layer.provide(TmdbSignIn.layer)
+)
