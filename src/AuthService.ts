@@ -244,22 +244,41 @@ const spanOptions = { captureStackTrace: false } as const
 /** How long `endSession` waits for TMDB before carrying on in the background. */
 const END_SESSION_WAIT = Duration.seconds(3)
 
-/**
- * `acquire`, interruptible and timed like any request, then `release` registered on the scope the moment the resource
- * is known (uninterruptibly, so that nothing slips between). Unlike `Effect.acquireRelease`, a timeout or an interrupt
- * ends the wait for `acquire` at once; what it creates after that is cleaned up by the request itself (late answers).
- * The release's failures are logged, not raised.
- */
-const acquireInterruptibly = <A, E, E2 extends { readonly _tag: string; readonly message: string }>(
-  acquire: Effect.Effect<A, E>,
-  release: (a: A) => Effect.Effect<void, E2>,
-  what: string
-): Effect.Effect<A, E, Scope.Scope> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.tap(restore(acquire), (a) => Effect.addFinalizer(() => release(a).pipe(releaseQuietly(what))))
-  )
-
 const fromClient = (client: TmdbClientShape): AuthServiceShape => {
+  /**
+   * Starts a release (a delete at TMDB) in the client's background and waits for it at most `waitAtMost`: after that
+   * it goes on there (retried within lateAnswerGrace), so that no caller, and no finalizer, waits on a silent server.
+   * Its failures are logged, not raised.
+   */
+  const releaseBounded = <E extends { readonly _tag: string; readonly message: string }>(
+    what: string,
+    release: Effect.Effect<void, E>,
+    waitAtMost: Duration.DurationInput
+  ) =>
+    Effect.flatMap(
+      client.background(what, release.pipe(releaseQuietly(what))),
+      // Interruptible, so that the timeout ends the wait inside a finalizer too (the release itself runs on).
+      (fiber) => Effect.ignore(Effect.interruptible(Effect.timeout(Fiber.await(fiber), waitAtMost)))
+    )
+
+  /** A scope's release waits at most one request's timeout and a second: admission and all. */
+  const finalizerWait = Duration.sum(client.config.timeout, Duration.seconds(1))
+
+  /**
+   * `acquire`, interruptible and timed like any request, then `release` registered on the scope the moment the
+   * resource is known (uninterruptibly, so that nothing slips between). Unlike `Effect.acquireRelease`, a timeout or an
+   * interrupt ends the wait for `acquire` at once; what it creates after that is cleaned up by the request itself
+   * (late answers). Closing the scope starts the release and waits for it at most `finalizerWait`.
+   */
+  const acquireInterruptibly = <A, E, E2 extends { readonly _tag: string; readonly message: string }>(
+    acquire: Effect.Effect<A, E>,
+    release: (a: A) => Effect.Effect<void, E2>,
+    what: string
+  ): Effect.Effect<A, E, Scope.Scope> =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.tap(restore(acquire), (a) => Effect.addFinalizer(() => releaseBounded(what, release(a), finalizerWait)))
+    )
+
   const send = client.request
   const sendWith = internalRequestOf(client)
   const webBaseUrl = client.config.webBaseUrl
@@ -354,10 +373,9 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
     session: Session | Secret,
     options?: { readonly waitAtMost?: Duration.DurationInput | undefined }
   ) =>
-    Effect.flatMap(
-      client.background("AuthService.endSession", deleteSession(session).pipe(releaseQuietly("session"))),
-      (fiber) => Effect.ignore(Effect.timeout(Fiber.await(fiber), options?.waitAtMost ?? END_SESSION_WAIT))
-    ).pipe(Effect.withSpan("AuthService.endSession", spanOptions))
+    releaseBounded("session", deleteSession(session), options?.waitAtMost ?? END_SESSION_WAIT).pipe(
+      Effect.withSpan("AuthService.endSession", spanOptions)
+    )
 
   const getAccount = (session: Session | Secret) =>
     send({

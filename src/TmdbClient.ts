@@ -8,9 +8,11 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as Fiber from "effect/Fiber"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import type * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import { makeClient } from "./internal/tmdbClient.js"
 import type { GuestSession, Session } from "./Session.js"
 import { TmdbConfig, type TmdbConfigShape } from "./TmdbConfig.js"
@@ -144,7 +146,34 @@ export class TmdbClient extends Context.Tag("effect-tmdb-auth/TmdbClient")<TmdbC
    */
   static readonly layer: Layer.Layer<TmdbClient, never, TmdbConfig | HttpClient.HttpClient> = Layer.scoped(
     TmdbClient,
-    // Background work (late answers being cleaned up) belongs to the layer: closing its scope ends it.
-    Effect.flatMap(Effect.scope, (scope) => makeWith((effect) => Effect.forkIn(effect, scope)))
+    Effect.gen(function*() {
+      // Background work (late answers, deletes that outlived their caller) belongs to the layer. Closing it gives the
+      // pending work one request's timeout to finish, then ends it and says how much was left undone.
+      const config = yield* TmdbConfig
+      const scope = yield* Scope.make()
+      const pending = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
+      yield* Effect.addFinalizer(() =>
+        Effect.gen(function*() {
+          const fibers = Array.from(pending)
+          if (fibers.length > 0) {
+            yield* Effect.ignore(Effect.interruptible(Effect.timeout(Fiber.awaitAll(fibers), config.timeout)))
+            const left = fibers.filter((fiber) => fiber.unsafePoll() === null).length
+            if (left > 0) {
+              yield* Effect.logWarning(
+                `TmdbClient: closed with ${left} cleanup(s) unfinished (a session or token TMDB may still hold)`
+              )
+            }
+          }
+          yield* Scope.close(scope, Exit.void)
+        })
+      )
+      return yield* makeWith((effect) =>
+        Effect.tap(Effect.forkIn(effect, scope), (fiber) =>
+          Effect.sync(() => {
+            pending.add(fiber)
+            fiber.addObserver(() => pending.delete(fiber))
+          }))
+      )
+    })
   )
 }

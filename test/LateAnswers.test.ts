@@ -12,7 +12,41 @@ const V4 = { accessToken: "eyJ.v4-user", username: "demo" }
 const Fake = FakeTmdb.layerAuthService({ v4AccessTokens: [V4] })
 const login = { username: "demo", password: FakeTmdb.defaults.user.password }
 
+/** A server that answers nothing for 30 s, several times over. */
+const silent = Array.from({ length: 4 }, () => Fault.Delay({ duration: "30 seconds" }))
+
 describe("late answers", () => {
+  it.effect("closing a scopedSession scope waits at most timeout + 1 s for a silent server; the delete goes on", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeTmdb
+      // Silent for every attempt the retry policy makes: the delete cannot end before the scope must close.
+      yield* fake.fail("DELETE /3/authentication/session", ...silent)
+      const fiber = yield* Effect.fork(Effect.scoped(AuthService.scopedSession(login)))
+      // The default request timeout is 10 s: the scope closes 11 s after its release started, not later.
+      yield* TestClock.adjust("10999 millis")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(fiber)
+      expect(yield* fake.sessions).toHaveLength(1)
+      // The delete goes on in the background (a DELETE is safe to repeat): once TMDB answers, the session ends.
+      yield* TestClock.adjust("2 minutes")
+      expect(yield* fake.sessions).toEqual([])
+    }).pipe(Effect.provide(Fake)))
+
+  it.effect("closing a scopedAccessToken scope is bounded the same way", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeTmdb
+      const auth = yield* AuthService
+      const token = yield* auth.createRequestTokenV4()
+      yield* fake.approve(token, "demo")
+      yield* fake.fail("DELETE /4/auth/access_token", ...silent)
+      const fiber = yield* Effect.fork(Effect.scoped(AuthService.scopedAccessToken(token)))
+      yield* TestClock.adjust("10999 millis")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 millis")
+      yield* Fiber.join(fiber)
+    }).pipe(Effect.provide(Fake)))
+
   it.effect("endSession waits at most waitAtMost, then the delete completes in the background", () =>
     Effect.gen(function*() {
       const auth = yield* AuthService

@@ -619,6 +619,8 @@ export const makeClient = (
     forkBackground(
       effect.pipe(
         Effect.timeoutFail({ duration: lateAnswerGrace, onTimeout: () => ({ message: "lateAnswerGrace ran out" }) }),
+        // Forked from a finalizer, a fiber would inherit its uninterruptibility: closing the layer could not stop it.
+        Effect.interruptible,
         Effect.catchAllCause((cause) =>
           Cause.isInterruptedOnly(cause)
             ? Effect.void
