@@ -5,6 +5,7 @@
  * @since 0.2.0
  */
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -103,15 +104,19 @@ export interface TmdbClientShape {
  * finish in the background (a session whose answer came after its caller stopped waiting) is forked with `fork`.
  */
 const makeWith = (
-  fork: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<Fiber.RuntimeFiber<A, E>>
+  fork: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<Fiber.RuntimeFiber<A, E>>,
+  forkCleanup: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<Fiber.RuntimeFiber<A, E>> = fork
 ): Effect.Effect<TmdbClientShape, never, TmdbConfig | HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const config = yield* TmdbConfig
     const httpClient = yield* HttpClient.HttpClient
     const shared = yield* Effect.serviceOption(TmdbLimiter)
     const limiter = shared._tag === "Some" ? shared.value : yield* TmdbLimiter.make
-    return makeClient(config, httpClient, limiter, fork)
+    return makeClient(config, httpClient, limiter, fork, forkCleanup)
   })
+
+/** The real clock, for what must not wait on a TestClock nobody moves. */
+const liveClock = Clock.make()
 
 // Without a scope, background work runs as daemon fibers, each bounded by `lateAnswerGrace`.
 const make = makeWith(Effect.forkDaemon)
@@ -148,15 +153,18 @@ export class TmdbClient extends Context.Tag("effect-tmdb-auth/TmdbClient")<TmdbC
     TmdbClient,
     Effect.gen(function*() {
       // Background work (late answers, deletes that outlived their caller) belongs to the layer. Closing it gives the
-      // pending work one request's timeout to finish, then ends it and says how much was left undone.
+      // pending cleanups (deletes) one request's timeout of real time to finish, then ends everything and says how
+      // many were left undone. Real time: under TestClock, nothing would move it.
       const config = yield* TmdbConfig
       const scope = yield* Scope.make()
-      const pending = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
+      const cleanups = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
       yield* Effect.addFinalizer(() =>
         Effect.gen(function*() {
-          const fibers = Array.from(pending)
+          const fibers = Array.from(cleanups)
           if (fibers.length > 0) {
-            yield* Effect.ignore(Effect.interruptible(Effect.timeout(Fiber.awaitAll(fibers), config.timeout)))
+            yield* Effect.ignore(Effect.interruptible(Effect.timeout(Fiber.awaitAll(fibers), config.timeout))).pipe(
+              Effect.withClock(liveClock)
+            )
             const left = fibers.filter((fiber) => fiber.unsafePoll() === null).length
             if (left > 0) {
               yield* Effect.logWarning(
@@ -167,13 +175,13 @@ export class TmdbClient extends Context.Tag("effect-tmdb-auth/TmdbClient")<TmdbC
           yield* Scope.close(scope, Exit.void)
         })
       )
-      return yield* makeWith((effect) =>
-        Effect.tap(Effect.forkIn(effect, scope), (fiber) =>
+      const fork = <A, E>(effect: Effect.Effect<A, E>) => Effect.forkIn(effect, scope)
+      return yield* makeWith(fork, (effect) =>
+        Effect.tap(fork(effect), (fiber) =>
           Effect.sync(() => {
-            pending.add(fiber)
-            fiber.addObserver(() => pending.delete(fiber))
-          }))
-      )
+            cleanups.add(fiber)
+            fiber.addObserver(() => cleanups.delete(fiber))
+          })))
     })
   )
 }

@@ -45,6 +45,9 @@ describe("late answers", () => {
       expect(fiber.unsafePoll()).toBeNull()
       yield* TestClock.adjust("1 millis")
       yield* Fiber.join(fiber)
+      yield* TestClock.adjust("2 minutes")
+      const deletes = (yield* fake.requests).filter((r) => r.method === "DELETE").map((r) => r.status)
+      expect(deletes.at(-1)).toBe(200)
     }).pipe(Effect.provide(Fake)))
 
   it.effect("endSession waits at most waitAtMost, then the delete completes in the background", () =>

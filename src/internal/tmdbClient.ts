@@ -227,7 +227,9 @@ export const makeClient = (
   httpClient: HttpClient.HttpClient,
   limiter: LimiterShape,
   /** Where work left to finish in the background runs: the client's scope (forked as daemons without one). */
-  forkBackground: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<Fiber.RuntimeFiber<A, E>> = Effect.forkDaemon
+  forkBackground: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<Fiber.RuntimeFiber<A, E>> = Effect.forkDaemon,
+  /** Where cleanups run (`background`): by default with the rest of the background work. */
+  forkCleanup: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<Fiber.RuntimeFiber<A, E>> = forkBackground
 ): TmdbClientShape => {
   const credential = config.credential
   const timeout = config.timeout
@@ -616,7 +618,7 @@ export const makeClient = (
 
   /** The one place cleanups run: the client's background (the layer's scope), bounded by `lateAnswerGrace`. */
   const background = <E>(what: string, effect: Effect.Effect<void, E>) =>
-    forkBackground(
+    forkCleanup(
       effect.pipe(
         Effect.timeoutFail({ duration: lateAnswerGrace, onTimeout: () => ({ message: "lateAnswerGrace ran out" }) }),
         // Forked from a finalizer, a fiber would inherit its uninterruptibility: closing the layer could not stop it.
