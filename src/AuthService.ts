@@ -257,8 +257,13 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
   ) =>
     Effect.flatMap(
       client.background(what, release.pipe(releaseQuietly(what))),
-      // Interruptible, so that the timeout ends the wait inside a finalizer too (the release itself runs on).
-      (fiber) => Effect.ignore(Effect.interruptible(Effect.timeout(Fiber.await(fiber), waitAtMost)))
+      // The bounded wait runs in a fiber of its own: in a finalizer (uninterruptible, perhaps of an interrupted fiber)
+      // a timeout could neither interrupt the wait nor be made interruptible without ending it at once.
+      (fiber) =>
+        Effect.flatMap(
+          Effect.forkDaemon(Effect.interruptible(Effect.ignore(Effect.timeout(Fiber.await(fiber), waitAtMost)))),
+          Fiber.await
+        )
     )
 
   /** A scope's release waits at most one request's timeout and a second: admission and all. */

@@ -162,9 +162,12 @@ export class TmdbClient extends Context.Tag("effect-tmdb-auth/TmdbClient")<TmdbC
         Effect.gen(function*() {
           const fibers = Array.from(cleanups)
           if (fibers.length > 0) {
-            yield* Effect.ignore(Effect.interruptible(Effect.timeout(Fiber.awaitAll(fibers), config.timeout))).pipe(
-              Effect.withClock(liveClock)
-            )
+            // In a fiber of its own: a finalizer cannot be interrupted by its own timeout.
+            yield* Effect.forkDaemon(
+              Effect.interruptible(Effect.ignore(Effect.timeout(Fiber.awaitAll(fibers), config.timeout))).pipe(
+                Effect.withClock(liveClock)
+              )
+            ).pipe(Effect.flatMap(Fiber.await))
             const left = fibers.filter((fiber) => fiber.unsafePoll() === null).length
             if (left > 0) {
               yield* Effect.logWarning(

@@ -87,15 +87,20 @@ export const fromAnswer = <T extends SpecificTag>(
   answer: Answer,
   allowed: ReadonlyArray<T>
 ): InvalidApiKey | RateLimited | TmdbUnavailable | TmdbError | ErrorOf<T> => {
+  const sessionRule = answer.withSession && answer.statusCode !== undefined
+    ? sessionRules.get(answer.statusCode)
+    : undefined
   const rule: Rule | undefined = answer.httpStatus === 429
     ? { tag: "RateLimited" }
     : answer.statusCode === undefined
     ? undefined
-    : (answer.withSession ? sessionRules.get(answer.statusCode) : undefined) ?? table.get(answer.statusCode)
+    : sessionRule ?? table.get(answer.statusCode)
+  // A session's own rule always applies to a request that carries the session; the table's, where the endpoint
+  // names the error (a 404 for a movie is not a missing session).
   const tag = rule === undefined
     ? undefined
-    : rule.tag === "InvalidApiKey" || rule.tag === "TmdbUnavailable" || rule.tag === "RateLimited" ||
-        (allowed as ReadonlyArray<string>).includes(rule.tag)
+    : rule === sessionRule || rule.tag === "InvalidApiKey" || rule.tag === "TmdbUnavailable" ||
+        rule.tag === "RateLimited" || (allowed as ReadonlyArray<string>).includes(rule.tag)
     ? rule.tag
     : undefined
   switch (tag) {

@@ -727,9 +727,9 @@ export const makeClient = (
       query = query === "" ? apiKeyParam : `${query}&${apiKeyParam}`
       shownQuery = shownQuery === "" ? shownCredential : `${shownQuery}&${shownCredential}`
     }
-    const allowed: ReadonlyArray<T | "SessionNotFound"> = session === undefined
-      ? options.errors ?? []
-      : [...(options.errors ?? []), "SessionNotFound"]
+    // A request with a session gets SessionNotFound from TMDB's code 3 (see the error table's sessionRules), not from
+    // a 404 for the resource it asks for: only the endpoints that name SessionNotFound read 6, 34, 37 as it.
+    const allowed: ReadonlyArray<T | "SessionNotFound"> = options.errors ?? []
     const path = `${pathPrefix}${options.path}${query === "" ? "" : `?${query}`}`
     const leanPath = lean !== undefined && plainPath.test(options.path) && !dotSegment.test(options.path)
     const send = (body: string | undefined, sent?: Deferred.Deferred<void>, lateHooks?: LateHooks) => {

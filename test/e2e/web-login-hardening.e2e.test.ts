@@ -288,6 +288,35 @@ describe("a handler's SessionNotFound (the session was revoked at TMDB)", () => 
     )
   }, 30_000)
 
+  it("a 404 for something else (TMDB's code 34) is not a missing session: the user stays signed in", async () => {
+    await withRouterApp(
+      WebSessionStore.layerMemory,
+      async ({ app }) => {
+        const browser = new Browser()
+        await browser.signIn(app)
+        const missing = await browser.fetch(`${app}/api/movie`)
+        expect(missing.status).toBe(500)
+        expect((await browser.fetch(`${app}/api/me`)).status).toBe(200)
+      },
+      {},
+      {
+        routes: HttpRouter.empty.pipe(
+          HttpRouter.get(
+            "/api/movie",
+            Effect.gen(function*() {
+              const tmdb = yield* TmdbClient
+              const session = yield* UserSession
+              return HttpServerResponse.unsafeJson(
+                yield* tmdb.request({ method: "GET", path: "/3/movie/0", session, response: Anything })
+              )
+            })
+          ),
+          TmdbWebLogin.requireSignIn()
+        )
+      }
+    )
+  }, 30_000)
+
   it("requireSignIn({ unauthenticated: 'redirect' }): a redirect to the login, back to the page", async () => {
     await withRouterApp(
       WebSessionStore.layerMemory,
