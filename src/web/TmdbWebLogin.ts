@@ -27,7 +27,7 @@ import { AuthService } from "../AuthService.js"
 import { withSecurityHeaders } from "../internal/web/headers.js"
 import { deriveAesKeys, makeSigner } from "../internal/web/keys.js"
 import { checkOptions, checkSigningKeys, type Settings } from "../internal/web/options.js"
-import { makeRoutes, page } from "../internal/web/routes.js"
+import { makeRoutes, pageAt as page } from "../internal/web/routes.js"
 import { makeSessions } from "../internal/web/sessions.js"
 import type { Session } from "../Session.js"
 import { TmdbClient } from "../TmdbClient.js"
@@ -157,6 +157,13 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>()(
 export interface TmdbWebLoginShape {
   /** Where the routes live, e.g. `/auth/tmdb`. */
   readonly prefix: string
+  /**
+   * The login's path as browsers reach it: the public URL's path and the prefix (`/app/auth/tmdb/login` for an app at
+   * `https://x/app`). Where `requireSignIn` sends a browser to sign in.
+   *
+   * @since 0.6.0
+   */
+  readonly loginPath: string
   /** The session cookie's name as browsers hold it: `__Host-tmdb_session` on https, `tmdb_session` over http. */
   readonly cookieName: string
   /**
@@ -253,6 +260,7 @@ const make = (settings: Settings) =>
     }
     return {
       prefix: settings.prefix,
+      loginPath: `${settings.base}${settings.prefix}/login`,
       cookieName: settings.cookies.session,
       login: routes.login,
       callback: routes.callback,
@@ -424,7 +432,7 @@ const signInFirst = (
   message: string
 ) =>
   options.unauthenticated === "redirect"
-    ? HttpServerResponse.redirect(`${web.prefix}/login?returnTo=${encodeURIComponent(request.originalUrl)}`, {
+    ? HttpServerResponse.redirect(`${web.loginPath}?returnTo=${encodeURIComponent(request.originalUrl)}`, {
       status: 302
     })
     : HttpServerResponse.unsafeJson(

@@ -33,6 +33,13 @@ export interface WebSessionStoreShape {
   readonly store: KeyValueStore.KeyValueStore
   /** Writes `value` to live at most `ttl`; stores without expiry write it plainly (the login checks lifetimes). */
   readonly setWithTtl: (key: string, value: string, ttl: Duration.Duration) => Effect.Effect<void, PlatformError>
+  /**
+   * Writes `value` like `setWithTtl`, only if `key` still holds a value; whether it did. A session written back after
+   * use must not come back once signed out.
+   *
+   * @since 0.6.0
+   */
+  readonly setIfPresent: (key: string, value: string, ttl: Duration.Duration) => Effect.Effect<boolean, PlatformError>
   /** True when the store removes expired entries by itself (Redis). */
   readonly expiresEntries: boolean
   /**
@@ -163,10 +170,27 @@ const plain = (
   listKeys: WebSessionStoreShape["listKeys"]
 ): Effect.Effect<WebSessionStoreShape> =>
   Effect.map(Effect.makeSemaphore(1), (lock) => {
-    const store = removingMissing(underlying)
+    const unlocked = removingMissing(underlying)
+    // Removing and writing back-if-present take the same lock, so that a sign-out and a write-back do not cross.
+    const writeLock = Effect.unsafeMakeSemaphore(1)
+    const store = KeyValueStore.make({
+      get: unlocked.get,
+      getUint8Array: unlocked.getUint8Array,
+      set: unlocked.set,
+      remove: (key) => writeLock.withPermits(1)(unlocked.remove(key)),
+      clear: unlocked.clear,
+      size: unlocked.size
+    })
     return {
       store,
       setWithTtl: (key, value) => store.set(key, value),
+      setIfPresent: (key, value) =>
+        writeLock.withPermits(1)(
+          Effect.flatMap(
+            unlocked.get(key),
+            (current) => Option.isNone(current) ? Effect.succeed(false) : Effect.as(unlocked.set(key, value), true)
+          )
+        ),
       expiresEntries: false,
       sets: plainSets(store, lock),
       listKeys,
@@ -357,6 +381,11 @@ export class WebSessionStore extends Context.Tag("effect-tmdb-auth/web/WebSessio
           store,
           setWithTtl: (k, value, ttl) =>
             Effect.asVoid(run("set", () => redis.set(key(k), value, "PX", Math.max(1, Duration.toMillis(ttl))))),
+          setIfPresent: (k, value, ttl) =>
+            Effect.map(
+              run("set", () => redis.set(key(k), value, "PX", Math.max(1, Duration.toMillis(ttl)), "XX")),
+              (answer) => answer === "OK"
+            ),
           expiresEntries: true,
           sets: {
             add: (set, member, score) =>
@@ -371,18 +400,20 @@ export class WebSessionStore extends Context.Tag("effect-tmdb-auth/web/WebSessio
               }),
             remove: (set, member) => Effect.asVoid(run("zrem", () => redis.zrem(key(`set:${set}`), member)))
           },
+          // One SCAN step per command (each within the command timeout): a large Redis is listed, not timed out.
           listKeys: (listed) =>
-            Effect.suspend(() => {
+            Effect.gen(function*() {
               const found: Array<string> = []
-              return Effect.as(
-                run(
+              let cursor = "0"
+              do {
+                const [next, keys] = yield* run(
                   "scan",
-                  scan(`${prefix}${listed}*`, async (keys) => {
-                    for (const k of keys) found.push(k.slice(prefix.length))
-                  })
-                ),
-                found
-              )
+                  () => redis.scan(cursor, "MATCH", `${prefix}${listed}*`, "COUNT", 1000)
+                )
+                cursor = next
+                for (const k of keys) found.push(k.slice(prefix.length))
+              } while (cursor !== "0")
+              return found
             }),
           rateLimiterStore: tokenBucketStore(
             redis,
@@ -406,10 +437,10 @@ export class SessionStoreUnavailable extends Schema.TaggedError<SessionStoreUnav
   { message: Schema.String },
   HttpApiSchema.annotations({ status: 503 })
 ) {
-  /** From a store's error: its description, never a key or a value. */
-  static fromStore(error: PlatformError): SessionStoreUnavailable {
+  /** From a store's error (logged where it happens): a message for the browser, without the store's details. */
+  static fromStore(_error: PlatformError): SessionStoreUnavailable {
     return new SessionStoreUnavailable({
-      message: `The session store is unavailable (${error.message}); sign-in works again when it answers.`
+      message: "Sign-in is temporarily unavailable; try again in a moment."
     })
   }
 }

@@ -6,3 +6,5 @@
 export * from "./TmdbAuthGroup.js"
 export * from "./TmdbWebLogin.js"
 export * from "./WebSessionStore.js"
+/** What `requireSignIn` provides beside `CurrentAccount` and `SignedIn`: the signed-in TMDB session. */
+export { UserSession } from "../UserSession.js"

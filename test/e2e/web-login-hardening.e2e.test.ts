@@ -79,6 +79,41 @@ describe("__Host- cookies on an https public URL", () => {
   }, 30_000)
 })
 
+describe("an app under a path (publicUrl https://x/app, the proxy strips /app)", () => {
+  it("the callback, the sign-in redirect and the sign-out lead back under the path", async () => {
+    await withRouterApp(
+      WebSessionStore.layerMemory,
+      async ({ app }) => {
+        const under = (url: string) => {
+          const target = new URL(url)
+          return `${app}${target.pathname.replace(/^\/app/, "")}${target.search}`
+        }
+        const browser = new Browser()
+        const page = await browser.fetch(`${app}/page`)
+        expect(page.headers.get("location")).toBe("/app/auth/tmdb/login?returnTo=%2Fpage")
+        const login = await browser.fetch(`${app}/auth/tmdb/login?returnTo=%2Fpage`)
+        const approval = await browser.fetch(login.headers.get("location")!)
+        expect(new URL(approval.headers.get("location")!).pathname).toBe("/app/auth/tmdb/callback")
+        const callback = await browser.fetch(under(approval.headers.get("location")!))
+        expect(callback.headers.get("location")).toBe("/app/page")
+        // The public origin is http://127.0.0.1 (port 80): the browser would send Sec-Fetch-Site for its own page.
+        const logout = await browser.fetch(`${app}/auth/tmdb/logout`, {
+          method: "POST",
+          headers: { "sec-fetch-site": "same-origin" }
+        })
+        expect([logout.status, logout.headers.get("location")]).toEqual([303, "/app/"])
+      },
+      { publicUrl: "http://127.0.0.1/app" },
+      {
+        routes: HttpRouter.empty.pipe(
+          HttpRouter.get("/page", Effect.as(UserSession, HttpServerResponse.text("page"))),
+          TmdbWebLogin.requireSignIn({ unauthenticated: "redirect" })
+        )
+      }
+    )
+  }, 30_000)
+})
+
 describe("logout: from the app's own pages only", () => {
   const cases: ReadonlyArray<readonly [string, Record<string, string>, number]> = [
     ["no Origin, Referer or Sec-Fetch-Site (curl)", {}, 403],
@@ -112,6 +147,24 @@ describe("logout: from the app's own pages only", () => {
       })
       expect(logout.status).toBe(303)
     })
+  }, 30_000)
+
+  it("a sign-out stands: a request still checking the session with TMDB does not write it back", async () => {
+    await withRouterApp(WebSessionStore.layerMemory, async ({ app, fake }) => {
+      const browser = new Browser()
+      await browser.signIn(app)
+      const stolen = new Browser()
+      stolen.cookies.set("tmdb_session", browser.cookies.get("tmdb_session")!)
+      await Effect.runPromise(fake.fail("GET /3/account", Fault.Delay({ duration: "1500 millis" })))
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      // In flight: the check with TMDB (revalidateAfter has passed), answered after the sign-out below.
+      const inFlight = stolen.fetch(`${app}/api/me`)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const logout = await browser.fetch(`${app}/auth/tmdb/logout`, { method: "POST", headers: { origin: app } })
+      expect(logout.status).toBe(303)
+      await inFlight
+      expect((await stolen.fetch(`${app}/api/me`)).status).toBe(401)
+    }, { revalidateAfter: "10 millis" })
   }, 30_000)
 
   it("TMDB's delete waits at most 3 s in the request, then completes in the background", async () => {

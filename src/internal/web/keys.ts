@@ -29,6 +29,18 @@ export const weakKeyReason = (key: string): string | undefined => {
   const distinct = new Set(key).size
   if (distinct === 1) return "it is one repeated character"
   if (distinct < 8) return `it has only ${distinct} distinct characters`
+  const period = shortPeriod(key)
+  if (period !== undefined) return `it repeats a pattern of ${period} characters`
+  return undefined
+}
+
+/** The length of a short block the key repeats (`abcdefgh` × 4, `password-` × 3.5), if it is one. */
+const shortPeriod = (key: string): number | undefined => {
+  for (let period = 1; period <= key.length / 2; period++) {
+    let repeats = true
+    for (let i = period; i < key.length && repeats; i++) repeats = key[i] === key[i - period]
+    if (repeats) return period
+  }
   return undefined
 }
 

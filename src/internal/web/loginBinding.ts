@@ -26,7 +26,9 @@ export const safeReturnTo = (origin: string, returnTo: string | undefined): stri
     const url = new URL(returnTo, origin)
     // `/.//evil.example` normalises to `//evil.example`, which a browser reads as another host.
     if (url.origin !== origin || url.pathname.startsWith("//")) return "/"
-    return `${url.pathname}${url.search}${url.hash}`
+    // Normalising percent-encodes: `<` or a full-width space grows to 3-9 bytes. The limit holds for what is stored.
+    const normalised = `${url.pathname}${url.search}${url.hash}`
+    return normalised.length > MAX_RETURN_TO ? "/" : normalised
   } catch {
     return "/"
   }

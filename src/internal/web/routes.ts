@@ -22,14 +22,14 @@ import { boundTo, makeBinding, safeReturnTo } from "./loginBinding.js"
 import type { Settings } from "./options.js"
 import type { Sessions } from "./sessions.js"
 
-/** One of the login's small pages, with its security headers. */
-export const page = (status: number, title: string, message: string) =>
+/** One of the login's small pages, with its security headers; "Back" goes to `home`. */
+export const pageAt = (status: number, title: string, message: string, home = "/") =>
   withPageHeaders(
     HttpServerResponse.html(
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
-        `<body><h1>${escapeHtml(title)}</h1><p id="message">${
-          escapeHtml(message)
-        }</p><p><a href="/">Back</a></p></body></html>`
+        `<body><h1>${escapeHtml(title)}</h1><p id="message">${escapeHtml(message)}</p><p><a href="${
+          escapeHtml(home)
+        }">Back</a></p></body></html>`
     ).pipe(HttpServerResponse.setStatus(status))
   )
 
@@ -80,6 +80,7 @@ export const makeRoutes = (
   { admissionWait, auth, binding, current, forgetAccount, loginLimiter, sessions, settings }: RouteContext
 ) => {
   const { cookies, origin } = settings
+  const page = (status: number, title: string, message: string) => pageAt(status, title, message, `${settings.base}/`)
   const callbackUrl = `${origin}${settings.base}${settings.prefix}/callback`
   const sessionCookie = { httpOnly: true, sameSite: "lax", secure: settings.secure, path: "/" } as const
   // `__Host-` needs Path=/; over http the login cookie stays on the login's own paths.
@@ -197,7 +198,8 @@ export const makeRoutes = (
         yield* auth.endSession(session.right)
         return page(503, "Sign-in failed", "The app could not store the sign-in. Try again in a moment.")
       }
-      return redirect(safeReturnTo(origin, returnTo.value), 303).pipe(
+      // `returnTo` is a path of the app; browsers reach the app under the public URL's path.
+      return redirect(`${settings.base}${safeReturnTo(origin, returnTo.value)}`, 303).pipe(
         HttpServerResponse.unsafeSetCookie(cookies.session, cookie.right, {
           ...sessionCookie,
           maxAge: Duration.millis(settings.absoluteMillis)
@@ -240,7 +242,7 @@ export const makeRoutes = (
         yield* Effect.logWarning(`TmdbWebLogin: sign-out failed, session store: ${forgotten.left.message}`)
         return page(503, "Sign-out failed", "The app could not end your session. Try again in a moment.")
       }
-      return redirect("/", 303).pipe(HttpServerResponse.expireCookie(cookies.session, sessionCookie))
+      return redirect(`${settings.base}/`, 303).pipe(HttpServerResponse.expireCookie(cookies.session, sessionCookie))
     }).pipe(Effect.withSpan("TmdbWebLogin.logout", { captureStackTrace: false }))
 
   const router = HttpRouter.empty.pipe(

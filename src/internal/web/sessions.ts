@@ -88,13 +88,18 @@ export interface Sessions {
 export const makeSessions = (
   settings: Settings,
   auth: AuthServiceShape,
-  { expiresEntries, listKeys, sets, setWithTtl, store }: WebSessionStoreShape,
+  { expiresEntries, listKeys, setIfPresent, sets, setWithTtl, store }: WebSessionStoreShape,
   signer: Signer,
   atRest: ReadonlyArray<CryptoKey>
 ): Sessions => {
+  // Entries outlive their end long enough for two sweeps to find them (Redis removes them after that).
+  const endedGraceMillis = Math.max(ENDED_GRACE_MILLIS, 2 * settings.sweepMillis + 60_000)
   // The last use is written back at most once a minute, and often enough for a short idle lifetime.
   const touchMillis = Math.min(TOUCH_MILLIS, settings.idleMillis / 4)
   const unavailable = (error: PlatformError) => SessionStoreUnavailable.fromStore(error)
+  /** A store failure: logged with its details, then `SessionStoreUnavailable` (which shows none). */
+  const orUnavailable = <A>(effect: Effect.Effect<A, PlatformError>) =>
+    effect.pipe(Effect.tapError(warn("session store failed")), Effect.mapError(unavailable))
   const endOf = (stored: typeof Entry.Type) =>
     Math.min(stored.lastSeenAt + settings.idleMillis, stored.createdAt + settings.absoluteMillis)
   const warn = (what: string) => (error: { readonly message: string }) =>
@@ -184,11 +189,23 @@ export const makeSessions = (
       })
   }
 
+  const ttlOf = (end: number, now: number) => Duration.millis(end - now + endedGraceMillis)
+
+  /** A new entry, and its place in the expiry index. */
   const write = (hash: string, stored: Stored, now: number) => {
     const end = endOf(stored)
     return Effect.zipRight(
-      setWithTtl(storeKey(hash), Schema.encodeSync(Stored)(stored), Duration.millis(end - now + ENDED_GRACE_MILLIS)),
+      setWithTtl(storeKey(hash), Schema.encodeSync(Stored)(stored), ttlOf(end, now)),
       expiry.add(hash, end)
+    )
+  }
+
+  /** An entry written back after use, only while it is still there: a sign-out in between stands. */
+  const writeBack = (hash: string, stored: Stored, now: number) => {
+    const end = endOf(stored)
+    return Effect.flatMap(
+      setIfPresent(storeKey(hash), Schema.encodeSync(Stored)(stored), ttlOf(end, now)),
+      (written) => written ? expiry.add(hash, end) : Effect.void
     )
   }
 
@@ -227,7 +244,7 @@ export const makeSessions = (
       const id = yield* signer.verify(cookie)
       if (Option.isNone(id)) return Option.none()
       const hash = yield* sha256(id.value)
-      const found = yield* Effect.mapError(read(hash), unavailable)
+      const found = yield* orUnavailable(read(hash))
       if (found._tag === "Missing") return Option.none()
       const now = yield* Clock.currentTimeMillis
       if (
@@ -264,16 +281,13 @@ export const makeSessions = (
         stored = Either.isRight(checked)
           ? { ...stored, account: checked.right, checkedAt, lastSeenAt: checkedAt }
           : { ...stored, checkedAt, lastSeenAt: checkedAt }
-        yield* write(hash, stored, checkedAt).pipe(Effect.catchAll(warn("session not written back")))
+        yield* writeBack(hash, stored, checkedAt).pipe(Effect.catchAll(warn("session not written back")))
       } else if (now - stored.lastSeenAt >= touchMillis) {
         stored = { ...stored, lastSeenAt: now }
-        yield* write(hash, stored, now).pipe(Effect.catchAll(warn("session not written back")))
+        yield* writeBack(hash, stored, now).pipe(Effect.catchAll(warn("session not written back")))
       }
       return Option.some({ session, account: stored.account })
-    }).pipe(
-      Effect.tapError(warn("session store failed")),
-      Effect.withSpan("TmdbWebLogin.session", { captureStackTrace: false })
-    )
+    }).pipe(Effect.withSpan("TmdbWebLogin.session", { captureStackTrace: false }))
 
   // Sign-in, sign-out -------------------------------------------------------------------------------------------
 
@@ -315,7 +329,7 @@ export const makeSessions = (
         )
       }
       return yield* signer.sign(id)
-    }).pipe(Effect.mapError(unavailable))
+    }).pipe(orUnavailable)
 
   const forgetOrNone = (cookie: string): Effect.Effect<Option.Option<Session>, PlatformError> =>
     Effect.gen(function*() {
@@ -325,7 +339,7 @@ export const makeSessions = (
       return yield* Effect.flatMap(read(hash), (found) => remove(hash, found))
     })
 
-  const forget = (cookie: string) => Effect.mapError(forgetOrNone(cookie), unavailable)
+  const forget = (cookie: string) => orUnavailable(forgetOrNone(cookie))
 
   const forgetAccount = (accountId: number) =>
     Effect.gen(function*() {
@@ -336,7 +350,7 @@ export const makeSessions = (
         { concurrency: 8 }
       )
       return Arr.getSomes(ended)
-    }).pipe(Effect.mapError(unavailable))
+    }).pipe(orUnavailable)
 
   // The sweep ---------------------------------------------------------------------------------------------------
 
@@ -360,23 +374,34 @@ export const makeSessions = (
     })
   )
 
-  const sweep = Effect.gen(function*() {
-    yield* migrate
-    const now = yield* Clock.currentTimeMillis
-    for (const hash of yield* expiry.claim(now)) {
+  /** One claimed entry: ended, or indexed again at its new end; on a store failure, due again at the next sweep. */
+  const settle = (hash: string, now: number) =>
+    Effect.gen(function*() {
       const found = yield* read(hash)
-      if (found._tag === "Missing") continue
+      if (found._tag === "Missing") return
       // Used since it was indexed: indexed again at its new end.
       if (found._tag === "Found" && found.k !== undefined && now < endOf(found.stored)) {
-        yield* expiry.add(hash, endOf(found.stored))
-        continue
+        return yield* expiry.add(hash, endOf(found.stored))
       }
       yield* end(hash, found, "its lifetime ended")
-    }
-  }).pipe(
-    Effect.catchAll(warn("sweep of ended sessions failed (tried again at the next)")),
-    Effect.withSpan("TmdbWebLogin.sweep", { captureStackTrace: false })
-  )
+    }).pipe(
+      Effect.catchAll((error) =>
+        Effect.zipRight(
+          warn("an ended session was not settled (due again at the next sweep)")(error),
+          Effect.ignore(expiry.add(hash, now))
+        )
+      )
+    )
+
+  const sweep = Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    const due = yield* expiry.claim(now).pipe(
+      Effect.catchAll((error) => Effect.as(warn("sweep of ended sessions failed (tried again at the next)")(error), []))
+    )
+    yield* Effect.forEach(due, (hash) => settle(hash, now), { discard: true })
+    // 0.5.0's entries, after the sweep proper: a long listing never holds it back.
+    yield* migrate.pipe(Effect.catchAll(warn("0.5.0's sessions not ended yet (tried again at the next sweep)")))
+  }).pipe(Effect.withSpan("TmdbWebLogin.sweep", { captureStackTrace: false }))
 
   return { lookup, create, forget, forgetAccount, sweep }
 }

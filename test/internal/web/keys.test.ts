@@ -52,7 +52,8 @@ describe("web login keys", () => {
     expect(weakKeyReason(" ".repeat(32))).toContain("whitespace")
     expect(weakKeyReason("a".repeat(32))).toContain("one repeated character")
     expect(weakKeyReason("abcdefg".repeat(5))).toContain("7 distinct")
-    expect(weakKeyReason("abcdefgh".repeat(4))).toBeUndefined()
+    expect(weakKeyReason("abcdefgh".repeat(4))).toContain("repeats a pattern of 8")
+    expect(weakKeyReason("password-password-password-passw")).toContain("repeats a pattern of 9")
     expect(weakKeyReason("q3V9xL0pZk2mN8rT5wY7aB1cD4eF6gH0")).toBeUndefined()
   })
 })
@@ -72,7 +73,10 @@ describe("web login binding", () => {
         "/\\evil.example",
         "/\tevil",
         "evil",
-        `/${"a".repeat(MAX_RETURN_TO)}`
+        `/${"a".repeat(MAX_RETURN_TO)}`,
+        // Short, but over 1 KB once normalising percent-encodes it.
+        `/${"<".repeat(400)}`,
+        `/${"\u3000".repeat(200)}`
       ]
     ) {
       expect(safeReturnTo(origin, returnTo), returnTo).toBe("/")
