@@ -21,6 +21,7 @@ import { reveal, toRedacted } from "./internal/secret.js"
 import { internalRequestOf } from "./internal/tmdbClient.js"
 import * as Wire from "./internal/wire.js"
 import { RequestToken } from "./RequestToken.js"
+import { defaultRetryOptions } from "./RetryPolicy.js"
 import { GuestSession, Session } from "./Session.js"
 import { TmdbClient, type TmdbClientShape } from "./TmdbClient.js"
 import { type Secret, TmdbConfig } from "./TmdbConfig.js"
@@ -244,6 +245,31 @@ const spanOptions = { captureStackTrace: false } as const
 /** How long `endSession` waits for TMDB before carrying on in the background. */
 const END_SESSION_WAIT = Duration.seconds(3)
 
+/**
+ * A failure of `validate_with_login` or `session/new` that leaves it unknown whether TMDB acted: no answer in time, a
+ * broken connection, a garbled answer, a server error. Its token cannot be used again, but a fresh one may succeed.
+ */
+const isAmbiguousLoginFailure = (error: { readonly _tag: string }): boolean => {
+  const { endpoint, httpStatus, reason } = error as {
+    readonly endpoint?: string
+    readonly httpStatus?: number
+    readonly reason?: string
+  }
+  if (endpoint === undefined || !(endpoint.endsWith(paths.validateWithLogin) || endpoint.endsWith(paths.newSession))) {
+    return false
+  }
+  switch (error._tag) {
+    case "TransportError":
+      return reason === "Timeout" || reason === "Transport"
+    case "MalformedResponse":
+      return true
+    case "TmdbUnavailable":
+      return httpStatus !== undefined && httpStatus >= 500
+    default:
+      return false
+  }
+}
+
 const fromClient = (client: TmdbClientShape): AuthServiceShape => {
   /**
    * Starts a release (a delete at TMDB) in the client's background and waits for it at most `waitAtMost`: after that
@@ -410,8 +436,19 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
   const approveWithLogin = (options: LoginOptions) =>
     Effect.flatMap(requestToken, (token) => approve({ ...options, requestToken: token }))
 
+  /**
+   * A login's POST steps are not repeatable (a request token is used once), but when one fails without telling
+   * whether TMDB acted, a fresh request token may well succeed: the whole login starts over, up to `maxRestarts`
+   * times. A session the abandoned attempt created is deleted by the late-answer cleanup.
+   */
+  const maxRestarts = client.config.maxRestarts ?? defaultRetryOptions.maxRestarts
+  const restarting = <A, E extends { readonly _tag: string }, R>(attempt: Effect.Effect<A, E, R>) =>
+    maxRestarts === 0 ? attempt : Effect.retry(attempt, { times: maxRestarts, while: isAmbiguousLoginFailure })
+
   const login = (options: LoginOptions) =>
-    Effect.flatMap(approveWithLogin(options), sessionFrom).pipe(Effect.withSpan("AuthService.login", spanOptions))
+    restarting(Effect.flatMap(approveWithLogin(options), sessionFrom)).pipe(
+      Effect.withSpan("AuthService.login", spanOptions)
+    )
 
   const approvalUrl = (requestToken: RequestToken | Secret, options?: ApprovalUrlOptions): string => {
     const url = new URL(`${webBaseUrl}/authenticate/${encodeURIComponent(tokenOf(requestToken))}`)
@@ -423,10 +460,11 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
   // stopped waiting is deleted in the background (see lateSession). The delete is registered the moment the session
   // is known, uninterruptibly, and retries transient failures.
   const scopedSession = (credentials: LoginOptions) =>
-    approveWithLogin(credentials).pipe(
-      Effect.flatMap((approved) => acquireInterruptibly(sessionFrom(approved), deleteSession, "session")),
-      Effect.withSpan("AuthService.scopedSession", spanOptions)
-    )
+    restarting(
+      approveWithLogin(credentials).pipe(
+        Effect.flatMap((approved) => acquireInterruptibly(sessionFrom(approved), deleteSession, "session"))
+      )
+    ).pipe(Effect.withSpan("AuthService.scopedSession", spanOptions))
 
   const createRequestTokenV4 = (options?: ApprovalUrlOptions) =>
     Effect.zipRight(

