@@ -26,7 +26,8 @@ const RETRY = {
   maxRetries: 5,
   maxWait: Duration.seconds(10),
   initialDelay: Duration.millis(100),
-  maxRetryAfter: Duration.seconds(2)
+  maxRetryAfter: Duration.seconds(2),
+  maxRestarts: 3
 }
 const MAX_IN_FLIGHT = 20
 const PASSWORD = "chaos-SECRET-password"
@@ -39,7 +40,8 @@ const API_KEY = "chaos-SECRET-api-key-0123456789"
  */
 const requestBound = Duration.toMillis(TIMEOUT) * (RETRY.maxRetries + 1) + Duration.toMillis(RETRY.maxWait) +
   Duration.toMillis(RETRY.maxRetryAfter) * (RETRY.maxRetries + 1)
-const flowBound = 4 * requestBound * Math.ceil(CONCURRENCY / MAX_IN_FLIGHT)
+// A flow: a login (3 requests, started over up to maxRestarts times), a delete and a guest session.
+const flowBound = (3 * (1 + RETRY.maxRestarts) + 2) * requestBound * Math.ceil(CONCURRENCY / MAX_IN_FLIGHT)
 
 interface Report {
   readonly mode: string

@@ -10,6 +10,7 @@ import { FakeTmdb, Fault } from "../src/testing/index.js"
 
 const V4 = { accessToken: "eyJ.v4-user", username: "demo" }
 const Fake = FakeTmdb.layerAuthService({ v4AccessTokens: [V4] })
+const NoRestarts = FakeTmdb.layerAuthService({ v4AccessTokens: [V4] }, { retry: { maxRestarts: 0 } })
 const login = { username: "demo", password: FakeTmdb.defaults.user.password }
 
 /** A server that answers nothing for 30 s, several times over. */
@@ -76,7 +77,7 @@ describe("late answers", () => {
       expect((yield* fake.requests).filter((r) => r.method === "DELETE").map((r) => r.status)).toEqual([200, 404])
     }).pipe(Effect.provide(Fake)))
 
-  it.effect("session/new answered after the timeout: the caller gets Timeout at once, the session is deleted", () =>
+  it.effect("session/new answered after the timeout (no restarts): the caller gets Timeout at once, the session is deleted", () =>
     Effect.gen(function*() {
       const auth = yield* AuthService
       const fake = yield* FakeTmdb
@@ -92,7 +93,8 @@ describe("late answers", () => {
         "POST /3/authentication/session/new 200",
         "DELETE /3/authentication/session 200"
       ])
-    }).pipe(Effect.provide(Fake)))
+      // Without restarts: the login would start over with a new token (test/LoginRestarts.test.ts).
+    }).pipe(Effect.provide(NoRestarts)))
 
   it.effect("an interrupted login ends at once; a session created after that is deleted", () =>
     Effect.gen(function*() {

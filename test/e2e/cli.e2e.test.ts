@@ -357,8 +357,11 @@ describe("exit codes", () => {
   }, 20_000)
 
   it("10 for an answer that cannot be read", async () => {
-    // session/new is a POST: a garbled answer to it is not asked again.
-    await Effect.runPromise(server.fail("POST /3/authentication/session/new", Fault.Truncated()))
+    // session/new is a POST: a garbled answer to it is not asked again, but the login starts over with a new
+    // request token (retry.maxRestarts, 3): garbled every time, the answer is the user's.
+    await Effect.runPromise(
+      server.fail("POST /3/authentication/session/new", ...Array.from({ length: 4 }, () => Fault.Truncated()))
+    )
     const result = await run(["login", "-u", "jane", ...flags], PASSWORD)
     expect(result.code).toBe(10)
     expect(result.stderr).toContain("could not be decoded")

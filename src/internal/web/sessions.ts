@@ -212,14 +212,16 @@ export const makeSessions = (
   const sessionOf = (sessionId: string) => new Session({ sessionId: Redacted.make(sessionId) })
 
   /** Removes an entry from the store and its account's list; the TMDB session it held, if any. */
-  const remove = (hash: string, found: Read) =>
-    Effect.as(
+  const remove = (hash: string, found: Read, accountId?: number) => {
+    const listedUnder = found._tag === "Found" ? found.stored.account.id : accountId
+    return Effect.as(
       Effect.all([
         store.remove(storeKey(hash)),
-        found._tag === "Found" ? sets.remove(accountSet(found.stored.account.id), hash) : Effect.void
+        listedUnder === undefined ? Effect.void : sets.remove(accountSet(listedUnder), hash)
       ], { discard: true }),
       found._tag === "Found" ? Option.map(found.sessionId, sessionOf) : Option.none<Session>()
     )
+  }
 
   /** Ends a session at TMDB without waiting (the cleanup facility retries within lateAnswerGrace). */
   const endAtTmdb = (session: Option.Option<Session>) =>
@@ -299,9 +301,9 @@ export const makeSessions = (
       const oldest = [...members].sort((a, b) => a[1] - b[1]).slice(0, members.length - settings.maxSessionsPerAccount)
       yield* Effect.forEach(oldest, ([hash]) =>
         Effect.flatMap(read(hash), (found) =>
-          found._tag === "Missing"
-            ? sets.remove(accountSet(accountId), hash)
-            : end(hash, found, "over maxSessionsPerAccount")), { discard: true })
+          found._tag === "Found"
+            ? end(hash, found, "over maxSessionsPerAccount")
+            : remove(hash, found, accountId)), { discard: true })
     }).pipe(Effect.catchAll(warn("maxSessionsPerAccount not enforced")))
 
   const create = (session: Session, account: Account, previousCookie: string | undefined) =>
@@ -346,7 +348,7 @@ export const makeSessions = (
       const members = yield* sets.members(accountSet(accountId))
       const ended = yield* Effect.forEach(
         members,
-        ([hash]) => Effect.flatMap(read(hash), (found) => remove(hash, found)),
+        ([hash]) => Effect.flatMap(read(hash), (found) => remove(hash, found, accountId)),
         { concurrency: 8 }
       )
       return Arr.getSomes(ended)
