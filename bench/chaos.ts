@@ -135,7 +135,10 @@ const run = (mode: "accessToken" | "apiKey") =>
           if (endpoint === "POST /3/authentication/session/new" && error._tag === "TokenExpired") {
             report.reusedTokens += 1
           }
-          if (endpoint === "POST /3/authentication/session/new" && error._tag === "MalformedResponse") {
+          // A login's garbled session/new answers are counted from its log (it starts over, the caller never sees them).
+          if (
+            name !== "login" && endpoint === "POST /3/authentication/session/new" && error._tag === "MalformedResponse"
+          ) {
             report.destroyedSessionAnswers += 1
           }
         } else if (!Cause.isInterruptedOnly(exit.cause)) {
@@ -200,9 +203,16 @@ const run = (mode: "accessToken" | "apiKey") =>
       Effect.withTracer(tracer),
       Effect.provide(Logger.replace(
         Logger.defaultLogger,
-        Logger.make(({ annotations, cause, message }) =>
-          logs.push(`${String(message)} ${JSON.stringify(Object.fromEntries(annotations))} ${Cause.pretty(cause)}`)
-        )
+        Logger.make(({ annotations, cause, message }) => {
+          const fields = Object.fromEntries(annotations)
+          if (
+            String(message).startsWith("AuthService: a login step failed") &&
+            fields["endpoint"] === "POST /3/authentication/session/new" && fields["error"] === "MalformedResponse"
+          ) {
+            report.destroyedSessionAnswers += 1
+          }
+          logs.push(`${String(message)} ${JSON.stringify(fields)} ${Cause.pretty(cause)}`)
+        })
       )),
       Logger.withMinimumLogLevel(LogLevel.All)
     )

@@ -249,8 +249,10 @@ const END_SESSION_WAIT = Duration.seconds(3)
  * A failure of `validate_with_login` or `session/new` that leaves it unknown whether TMDB acted: no answer in time, a
  * broken connection, a garbled answer, a server error. Its token cannot be used again, but a fresh one may succeed.
  */
-const isAmbiguousLoginFailure = (error: { readonly _tag: string }): boolean => {
-  const { endpoint, httpStatus, reason } = error as {
+const isAmbiguousLoginFailure = (error: unknown): boolean => {
+  if (typeof error !== "object" || error === null) return false
+  const { _tag, endpoint, httpStatus, reason } = error as {
+    readonly _tag?: string
     readonly endpoint?: string
     readonly httpStatus?: number
     readonly reason?: string
@@ -258,7 +260,7 @@ const isAmbiguousLoginFailure = (error: { readonly _tag: string }): boolean => {
   if (endpoint === undefined || !(endpoint.endsWith(paths.validateWithLogin) || endpoint.endsWith(paths.newSession))) {
     return false
   }
-  switch (error._tag) {
+  switch (_tag) {
     case "TransportError":
       return reason === "Timeout" || reason === "Transport"
     case "MalformedResponse":
@@ -443,7 +445,18 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
    */
   const maxRestarts = client.config.maxRestarts ?? defaultRetryOptions.maxRestarts
   const restarting = <A, E extends { readonly _tag: string }, R>(attempt: Effect.Effect<A, E, R>) =>
-    maxRestarts === 0 ? attempt : Effect.retry(attempt, { times: maxRestarts, while: isAmbiguousLoginFailure })
+    maxRestarts === 0 ? attempt : Effect.retry(
+      Effect.tapError(attempt, (error) =>
+        isAmbiguousLoginFailure(error)
+          ? Effect.logDebug("AuthService: a login step failed without telling whether TMDB acted").pipe(
+            Effect.annotateLogs({
+              endpoint: (error as { readonly endpoint?: string }).endpoint ?? "",
+              error: error._tag
+            })
+          )
+          : Effect.void),
+      { times: maxRestarts, while: isAmbiguousLoginFailure }
+    )
 
   const login = (options: LoginOptions) =>
     restarting(Effect.flatMap(approveWithLogin(options), sessionFrom)).pipe(
