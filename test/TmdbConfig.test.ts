@@ -105,6 +105,7 @@ const mistakes: ReadonlyArray<readonly [string, TmdbConfigOptions, string, Reado
     "positive"
   ]],
   ["a negative retry count", { accessToken: "t", retry: { maxRetries: -1 } }, "retry", ["maxRetries"]],
+  ["a fractional restart count", { accessToken: "t", retry: { maxRestarts: 1.5 } }, "retry", ["maxRestarts"]],
   ["retry: false (from JavaScript)", { accessToken: "t", retry: false as unknown as { maxRetries: 0 } }, "retry", [
     "retry must be an object such as { maxRetries: 0 }"
   ]],
