@@ -3,53 +3,37 @@
  * driven by playwright-core against the example app (`npm run example:web`, a child process, offline against FakeTmdb
  * with its asking approval page).
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdirSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { fileURLToPath } from "node:url"
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type ExampleApp, startExampleApp } from "../support/exampleApp.js"
 
-const repo = fileURLToPath(new URL("../..", import.meta.url))
 const screenshot = fileURLToPath(new URL("../../test-output/web-login-signed-in.png", import.meta.url))
 
 const chromiumPath = process.env["CHROMIUM_PATH"] ??
   ["/usr/lib/chromium/chromium", "/usr/bin/chromium"].find((path) => existsSync(path))
 
-let app: ChildProcess
+let app: ExampleApp
 let appUrl: string
-let appOutput = ""
+const appOutput = () => app.output()
 let browser: Browser
 
 beforeAll(async () => {
   if (chromiumPath === undefined) {
     throw new Error("No Chromium: run `sudo apt-get install -y chromium` or set CHROMIUM_PATH, and run npm test again.")
   }
-  app = spawn(process.execPath, ["--import", "tsx", "examples/web-app.ts"], {
-    cwd: repo,
-    // Spans to standard output too, so that the test can read every log line and span for secrets.
-    env: { PATH: process.env["PATH"] ?? "", OTEL_TRACES_EXPORTER: "console" },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  app.stdout!.on("data", (chunk: Buffer) => (appOutput += chunk.toString()))
-  app.stderr!.on("data", (chunk: Buffer) => (appOutput += chunk.toString()))
-  for (let i = 0; i < 400 && !/Example app: (\S+)/.test(appOutput) && app.exitCode === null; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  const match = /Example app: (\S+)/.exec(appOutput)
-  if (match === null) throw new Error(`the example app did not start: ${appOutput}`)
-  appUrl = match[1]!
+  // Spans to standard output too, so that the test can read every log line and span for secrets.
+  app = await startExampleApp({ OTEL_TRACES_EXPORTER: "console" })
+  appUrl = app.url
   browser = await chromium.launch({ executablePath: chromiumPath, headless: true })
 }, 60_000)
 
 afterAll(async () => {
   await browser?.close()
-  if (app !== undefined && app.exitCode === null) {
-    const closed = new Promise((resolve) => app.on("close", resolve))
-    app.kill("SIGINT")
-    await closed
-  }
+  await app?.stop()
 }, 30_000)
 
 const withContext = async (f: (context: BrowserContext, page: Page) => Promise<void>) => {
@@ -209,11 +193,11 @@ describe("Sign in with TMDB in Chromium (npm run example:web)", () => {
       // The approval page's URL on TMDB (the fake) carries the token: /authenticate/{token}?redirect_to=...
       const token = new URL(page.url()).pathname.split("/")[2]!
       expect(token).toMatch(/^[0-9a-f]{40}$/)
-      const before = appOutput.length
+      const before = appOutput().length
       await Promise.all([page.waitForURL(`${appUrl}/`), page.click("#approve")])
       expect(await status(page)).toBe("Signed in as demo")
       await new Promise((resolve) => setTimeout(resolve, 500))
-      const output = appOutput.slice(before)
+      const output = appOutput().slice(before)
       // The app did log and trace this sign-in (the home page it landed on), just not the callback's URL.
       expect(output).toContain("http.url: /")
       expect(output).toContain("TmdbWebLogin.callback")
