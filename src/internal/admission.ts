@@ -216,18 +216,10 @@ export const awaitToken = (
   rateLimiter: RateLimiter.RateLimiter,
   limit: ExplicitLimit
 ): Effect.Effect<void, RateLimiter.RateLimiterError> =>
-  Effect.flatMap(Clock.currentTimeMillis, (asked) =>
-    Effect.flatMap(
-      rateLimiter.consume(consumeOptions(limit, "explicit")),
-      (result) =>
-        // The slot the limit reserved (at debug: what a test of the shared limit counts, whatever the wake-ups).
-        Effect.zipRight(
-          Effect.annotateLogs(Effect.logDebug("TmdbLimiter: slot reserved"), {
-            slotAt: asked + Duration.toMillis(result.delay)
-          }),
-          Duration.isZero(result.delay) ? Effect.void : Effect.sleep(result.delay)
-        )
-    ))
+  Effect.flatMap(
+    rateLimiter.consume(consumeOptions(limit, "explicit")),
+    (result) => Duration.isZero(result.delay) ? Effect.void : Effect.sleep(result.delay)
+  )
 
 /**
  * Admission without effects, for the lean path (tmdbClient.ts): a limiter whose state lives in this process offers it.

@@ -26,7 +26,7 @@ interface RedisWithScripts extends IoRedis {
     limit: number,
     now: number,
     overflow: 0 | 1
-  ): Promise<number>
+  ): Promise<[number, number]>
   tmdbPause(key: string, until: number, millis: number): Promise<number>
 }
 
@@ -56,7 +56,12 @@ if after >= 0 or overflow then
 end
 redis.call("HSET", KEYS[1], "tokens", available, "at", at)
 redis.call("PEXPIRE", KEYS[1], math.ceil(refill * (limit - available + 1) / 1000) + 60000)
-return after
+-- The slot this take reserved: the refill time its token comes from (on the bucket's grid of refills).
+local slot = at
+if after < 0 and overflow then
+  slot = at + (-after) * refill
+end
+return { after, slot }
 `
 
 // The pause only ever moves later.
@@ -81,20 +86,28 @@ export const tokenBucketStore = (
 ): RateLimiter.RateLimiterStore["Type"] =>
   RateLimiter.RateLimiterStore.of({
     tokenBucket: (bucket) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        command(
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const refillMicros = Math.ceil(Duration.toMillis(bucket.refillRate) * 1000)
+        return command(
           () =>
             (redis as RedisWithScripts).tmdbTokenBucket(
               `${prefix}${bucket.key}`,
               bucket.tokens,
               // In whole microseconds, rounded up: a limit is never exceeded by rounding.
-              Math.ceil(Duration.toMillis(bucket.refillRate) * 1000),
+              refillMicros,
               bucket.limit,
               Math.round(now * 1000),
               bucket.allowOverflow ? 1 : 0
             ),
           "token bucket"
-        )),
+        ).pipe(
+          // The reserved slot, at Debug: what a test of the shared limit counts, whenever the processes wake up.
+          Effect.tap(([, slot]) =>
+            Effect.annotateLogs(Effect.logDebug("TmdbLimiter: slot reserved"), { slotAt: slot / 1000 })
+          ),
+          Effect.map(([after]) => after)
+        )
+      }),
     fixedWindow: () =>
       Effect.fail(new RateLimiter.RateLimitStoreError({ message: "this Redis store has token buckets only" }))
   })

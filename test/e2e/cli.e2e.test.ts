@@ -405,11 +405,14 @@ describe("edges a new user finds", () => {
   it("--no-retry and --retries 0 fail at the first 429 without waiting; --retries 1 retries once", async () => {
     for (const flag of [["--no-retry"], ["--retries", "0"]]) {
       await Effect.runPromise(server.fail("GET /3/authentication", Fault.RateLimited({ retryAfter: 5 })))
-      const started = Date.now()
+      const asked = async () =>
+        (await Effect.runPromise(server.requests)).filter((r) => r.path === "/3/authentication").length
+      const before = await asked()
       const result = await run(["validate-key", ...flags, ...flag])
       expect(result.code, flag.join(" ")).toBe(5)
       expect(result.stderr).not.toContain("↻ Retrying")
-      expect(Date.now() - started).toBeLessThan(4_000)
+      // One request, no retry: what the flag controls (how fast a process starts is the machine's business).
+      expect(await asked()).toBe(before + 1)
     }
     await Effect.runPromise(
       server.fail("GET /3/authentication", Fault.RateLimited({ retryAfter: 1 }), Fault.RateLimited({ retryAfter: 1 }))
@@ -438,7 +441,7 @@ describe("edges a new user finds", () => {
     const plainText = await run(["validate-key", "--json", ...flags])
     expect(plainText.code).toBe(2)
     expect(() => JSON.parse(plainText.stderr)).toThrow()
-  }, 20_000)
+  }, 60_000) // four processes in a row: a generous bound for a loaded machine
 
   it("prints no ANSI escape codes when output is not a terminal, or with NO_COLOR on a terminal", async () => {
     const piped = await run(["--help"])
