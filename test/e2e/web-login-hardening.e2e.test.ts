@@ -37,6 +37,14 @@ const revoke = (fakeUrl: string, sessionId: string) =>
 
 const Anything = Schema.Unknown
 
+/** A route's handler making its own TMDB call with the signed-in session, answering TMDB's answer as JSON. */
+const tmdbCall = (path: string) =>
+  Effect.gen(function*() {
+    const tmdb = yield* TmdbClient
+    const session = yield* UserSession
+    return HttpServerResponse.unsafeJson(yield* tmdb.request({ method: "GET", path, session, response: Anything }))
+  })
+
 describe("__Host- cookies on an https public URL", () => {
   it(
     "the session cookie is __Host-tmdb_session; a plain tmdb_session (planted by a sibling subdomain) is not read",
@@ -326,13 +334,7 @@ describe("a handler's SessionNotFound (the session was revoked at TMDB)", () => 
         routes: HttpRouter.empty.pipe(
           HttpRouter.get(
             "/api/account",
-            Effect.gen(function*() {
-              const tmdb = yield* TmdbClient
-              const session = yield* UserSession
-              return HttpServerResponse.unsafeJson(
-                yield* tmdb.request({ method: "GET", path: "/3/account", session, response: Anything })
-              )
-            })
+            tmdbCall("/3/account")
           ),
           TmdbWebLogin.requireSignIn()
         ),
@@ -356,13 +358,7 @@ describe("a handler's SessionNotFound (the session was revoked at TMDB)", () => 
         routes: HttpRouter.empty.pipe(
           HttpRouter.get(
             "/api/movie",
-            Effect.gen(function*() {
-              const tmdb = yield* TmdbClient
-              const session = yield* UserSession
-              return HttpServerResponse.unsafeJson(
-                yield* tmdb.request({ method: "GET", path: "/3/movie/0", session, response: Anything })
-              )
-            })
+            tmdbCall("/3/movie/0")
           ),
           TmdbWebLogin.requireSignIn()
         )
@@ -387,16 +383,7 @@ describe("a handler's SessionNotFound (the session was revoked at TMDB)", () => 
         routes: HttpRouter.empty.pipe(
           HttpRouter.get(
             "/page",
-            Effect.gen(function*() {
-              const tmdb = yield* TmdbClient
-              yield* tmdb.request({
-                method: "GET",
-                path: "/3/account",
-                session: yield* UserSession,
-                response: Anything
-              })
-              return HttpServerResponse.text("page")
-            })
+            tmdbCall("/3/account")
           ),
           TmdbWebLogin.requireSignIn({ unauthenticated: "redirect" })
         )
