@@ -174,6 +174,25 @@ describe("LearnedRate", () => {
   const answered = { _tag: "Answered" } as const
   const limited = (retryAfterMillis = 1000) => ({ _tag: "RateLimited", retryAfterMillis }) as const
 
+  /** 50 answers in the first 50 ms, then five 429s in a row (the noise not measured yet): a limit confirmed at 54. */
+  const learnt = () => {
+    const rate = new LearnedRate()
+    for (let i = 0; i < 50; i++) rate.record(i, answered)
+    for (let i = 50; i < 55; i++) rate.record(i, limited(1000))
+    return rate
+  }
+
+  /** A seeded stream of outcomes: `share` of them 429s at random, `perSecond` answers a second, for `seconds`. */
+  const noisy = (rate: LearnedRate, from: number, seconds: number, perSecond: number, share: number, seed = 1) => {
+    let state = seed
+    const next = () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648
+    const end = from + seconds * 1000
+    for (let t = from; t < end; t += 1000 / perSecond) {
+      rate.record(t, next() < share ? limited(1000) : answered)
+    }
+    return end
+  }
+
   it("learns nothing, and paces nothing, until TMDB limits the client", () => {
     const rate = new LearnedRate()
     for (let i = 0; i < 100; i++) rate.record(i, answered)
@@ -183,53 +202,145 @@ describe("LearnedRate", () => {
     expect(rate.nextSendAt(100)).toBe(100)
   })
 
-  it("a first 429 sets the rate from the successes of the last second and pauses for Retry-After", () => {
+  it("a first 429 paces provisionally and pauses no one; five in a row confirm the limit and pause everyone", () => {
     const rate = new LearnedRate()
     for (let i = 0; i < 50; i++) rate.record(i, answered)
-    rate.record(60, limited(1000))
+    rate.record(50, limited(1000))
+    // Provisional: 97% of the last second's successes, the next send one interval away, no pause.
     expect(rate.rate).toBeCloseTo(48.5)
-    expect(rate.pausedUntil).toBe(1060)
-    expect(rate.nextSendAt(100)).toBe(1060)
-    rate.take(1060)
-    expect(rate.nextSendAt(1060)).toBeCloseTo(1060 + 1000 / 48.5)
+    expect(rate.pausedUntil).toBe(0)
+    expect(rate.nextSendAt(50)).toBeCloseTo(50 + 1000 / 48.5)
+    for (let t = 51; t < 54; t++) rate.record(t, limited(1000))
+    expect(rate.pausedUntil).toBe(0)
+    rate.record(54, limited(1000))
+    expect(rate.confirmations).toBe(1)
+    expect(rate.rate).toBeCloseTo(48.5)
+    expect(rate.pausedUntil).toBe(1054)
+    expect(rate.nextSendAt(100)).toBe(1054)
+    rate.take(1054)
+    expect(rate.nextSendAt(1054)).toBeCloseTo(1054 + 1000 / 48.5)
+  })
+
+  it("once the noise is measured at 0, three 429s in a row confirm a limit", () => {
+    const rate = new LearnedRate()
+    for (let t = 0; t < 2000; t += 20) rate.record(t, answered)
+    expect(rate.noise).toBe(0)
+    for (let t = 2000; t < 2003; t++) rate.record(t, limited(1000))
+    expect(rate.confirmations).toBe(1)
+    expect(rate.pausedUntil).toBe(3002)
+  })
+
+  it("a provisional rate not confirmed within 10 answers is reverted: nothing is paced", () => {
+    const rate = new LearnedRate()
+    for (let i = 0; i < 50; i++) rate.record(i, answered)
+    rate.record(50, limited(1000))
+    for (let i = 0; i < 9; i++) rate.record(51 + i, answered)
+    expect(rate.rate).toBeCloseTo(48.5)
+    rate.record(60, answered)
+    expect(rate.rate).toBeUndefined()
+    expect(rate.pausedUntil).toBe(0)
+    expect(rate.confirmations).toBe(0)
   })
 
   it("lowers the rate once per Retry-After period, not once per 429", () => {
-    const rate = new LearnedRate()
-    for (let i = 0; i < 50; i++) rate.record(i, answered)
+    const rate = learnt()
     for (let i = 0; i < 20; i++) rate.record(60 + i, limited(1000))
     expect(rate.rate).toBeCloseTo(48.5)
+    expect(rate.confirmations).toBe(1)
   })
 
-  it("a lone 429 among many successes does not pause the others, nor lower the learned rate", () => {
+  it("5% of answers 429 at random, 400 answers a second for 20 s: no pause, no rate, the noise floor measured", () => {
     const rate = new LearnedRate()
-    for (let i = 0; i < 50; i++) rate.record(i, answered)
-    rate.record(50, limited(1000))
-    const learned = rate.rate!
-    // Two seconds later, at the learned rate: 95 answers, then one 429.
-    for (let t = 2000; t < 4000; t += 20) rate.record(t, answered)
-    rate.record(4000, limited(1000))
-    expect(rate.pausedUntil).toBe(1050)
-    expect(rate.rate).toBe(learned)
+    noisy(rate, 0, 20, 400, 0.05)
+    expect(rate.confirmations).toBe(0)
+    expect(rate.pausedUntil).toBe(0)
+    expect(rate.noise!).toBeGreaterThan(0.02)
+    expect(rate.noise!).toBeLessThan(0.08)
+    // Nothing paced: at most a provisional rate for the last few answers.
+    expect(rate.rate === undefined || rate.rate > 350).toBe(true)
   })
 
-  it("two 429s that make a tenth of the last second's answers pause everyone again", () => {
+  it("a limit learnt, then 5% random 429s at the learnt rate: the rate holds, no pause, no further decrease", () => {
+    const rate = learnt()
+    const learntRate = rate.rate!
+    noisy(rate, 2000, 30, 48, 0.05, 7)
+    expect(rate.confirmations).toBe(1)
+    expect(rate.pausedUntil).toBe(1054)
+    expect(rate.rate!).toBeGreaterThanOrEqual(learntRate)
+  })
+
+  it("with a noise floor of 5%, a block of 40 answers with a quarter of 429s (none in a row) confirms a limit", () => {
     const rate = new LearnedRate()
-    for (let i = 0; i < 50; i++) rate.record(i, answered)
-    rate.record(50, limited(1000))
-    for (let t = 2000; t < 3000; t += 100) rate.record(t, answered)
+    const end = noisy(rate, 0, 10, 400, 0.05)
+    expect(rate.confirmations).toBe(0)
+    // Finish the block under way, then one with a 429 every fourth answer.
+    let t = end
+    while (rate.confirmations === 0 && t < end + 2500) {
+      rate.record(t, (Math.round(t - end) % 4) === 3 ? limited(1000) : answered)
+      t += 1
+    }
+    expect(rate.confirmations).toBe(1)
+    expect(rate.pausedUntil).toBeGreaterThan(end)
+  })
+
+  it("a share of 429s over 25% confirms a limit whatever the noise floor", () => {
+    const under = new LearnedRate()
+    under.noise = 0.2
+    for (let i = 0; i < 40; i++) under.record(30 * i, i % 5 === 4 ? limited(1000) : answered) // 20%
+    expect(under.confirmations).toBe(0)
+    const over = new LearnedRate()
+    over.noise = 0.2
+    for (let i = 0; i < 40; i++) over.record(30 * i, i % 3 === 2 ? limited(1000) : answered) // 13 of 40
+    expect(over.confirmations).toBe(1)
+  })
+
+  it("where 429s are rare, a lone one after the rate went up brings it back to the learnt rate; noise lowers nothing", () => {
+    const rate = learnt()
+    rate.rate = rate.ceiling // as if sustained success had raised it
+    rate.record(2999, answered)
     rate.record(3000, limited(1000))
-    expect(rate.pausedUntil).toBe(1050)
-    rate.record(3010, limited(1000))
-    expect(rate.pausedUntil).toBe(4010)
+    expect(rate.rate).toBeCloseTo(48.5)
+    expect(rate.pausedUntil).toBe(1054)
+    const noisyServer = learnt()
+    noisyServer.noise = 0.05
+    noisyServer.rate = noisyServer.ceiling
+    noisyServer.record(2999, answered)
+    noisyServer.record(3000, limited(1000))
+    expect(noisyServer.rate).toBe(50)
+    expect(noisyServer.pausedUntil).toBe(1054)
+  })
+
+  it("on a noisy server, a probe above the learnt rate meeting 429s beyond the noise goes back to it, with no pause", () => {
+    const rate = learnt()
+    rate.noise = 0.05
+    rate.rate = 60 // a probe: above 97% of the ceiling (50)
+    // 40 answers, a 429 every fifth (20%): beyond 5% noise, not enough to confirm a limit.
+    for (let i = 0; i < 40; i++) rate.record(2000 + 25 * i, i % 5 === 4 ? limited(1000) : answered)
+    expect(rate.rate).toBeCloseTo(48.5)
+    expect(rate.confirmations).toBe(1)
+    expect(rate.pausedUntil).toBe(1054)
+  })
+
+  it("a limit confirmed within a second of a pause lowers the rate by 3%, not to the few answers of the pause", () => {
+    const rate = learnt()
+    // Just after the pause: a few answers, then three 429s in a row.
+    for (let t = 1060; t < 1100; t += 10) rate.record(t, answered)
+    for (let t = 1100; t < 1105; t++) rate.record(t, limited(1000))
+    expect(rate.confirmations).toBe(2)
+    expect(rate.rate).toBeCloseTo(48.5 * 0.97)
+  })
+
+  it("answers that come back during a pause are not judged: 429s sent before it neither confirm again nor extend it", () => {
+    const rate = learnt()
+    for (let t = 100; t < 1000; t += 10) rate.record(t, limited(1000))
+    expect(rate.confirmations).toBe(1)
+    expect(rate.pausedUntil).toBe(1054)
   })
 
   it("sustained success while requests wait for their slot raises the rate again", () => {
-    const rate = new LearnedRate()
-    for (let i = 0; i < 50; i++) rate.record(i, answered)
-    rate.record(50, limited(1000))
-    const learned = rate.rate!
-    let now = 1050
+    const rate = learnt()
+    const learntRate = rate.rate!
+    let now = 1054
     for (let second = 0; second < 8; second++) {
       for (let i = 0; i < 50; i++) {
         rate.waited()
@@ -238,19 +349,17 @@ describe("LearnedRate", () => {
         rate.record(now, answered)
       }
     }
-    expect(rate.rate!).toBeGreaterThan(learned)
+    expect(rate.rate!).toBeGreaterThan(learntRate)
   })
 
   it("a send a little late keeps the schedule; after a stall the schedule starts again from now (no wave)", () => {
-    const rate = new LearnedRate()
-    for (let i = 0; i < 50; i++) rate.record(i, answered)
-    rate.record(50, limited(1000))
+    const rate = learnt()
     const interval = 1000 / rate.rate!
-    rate.take(1050)
-    rate.take(1050 + interval + 2) // two milliseconds late: the next slot stays on the schedule
-    expect(rate.nextSendAt(1050 + interval + 2)).toBeCloseTo(1050 + 2 * interval)
-    rate.take(1050 + 2 * interval + 500) // half a second late: the next one is an interval after now
-    expect(rate.nextSendAt(1050 + 2 * interval + 500)).toBeCloseTo(1050 + 3 * interval + 500)
+    rate.take(1054)
+    rate.take(1054 + interval + 2) // two milliseconds late: the next slot stays on the schedule
+    expect(rate.nextSendAt(1054 + interval + 2)).toBeCloseTo(1054 + 2 * interval)
+    rate.take(1054 + 2 * interval + 500) // half a second late: the next one is an interval after now
+    expect(rate.nextSendAt(1054 + 2 * interval + 500)).toBeCloseTo(1054 + 3 * interval + 500)
   })
 })
 
