@@ -6,10 +6,14 @@
  *   `createRequestToken` calls;
  * - `@lorenzopant/tmdb` with its own throttle set to the server's limit (50 per 1,000 ms), the same calls;
  * - 4 worker processes x 300 calls of this library, told the limit and sharing it on Redis (a real redis-server on
- *   127.0.0.1, started and stopped here).
+ *   127.0.0.1, started and stopped here);
+ * - noise: the same server answering 5% of requests 429 at random (not from the rate), 1,000 and 3,000 calls; and a
+ *   server with no limit answering after 40 ms (TMDB's latency from nearby), 10,000 calls without and with 5% random
+ *   429s, the second timed against the first.
  *
- * It prints wall time against the ideal (calls / 50 per second), failed calls and the server's 429s. Each in-process
- * case warms up first (20 requests one after the other, then 1.1 s for the window to clear), outside the timing.
+ * It prints wall time against the ideal (calls / 50 per second, or the run without 429s), failed calls and the
+ * server's 429s. Each in-process case warms up first (20 requests one after the other, then 1.1 s for the window to
+ * clear), outside the timing.
  */
 import { NodeHttpClient } from "@effect/platform-node"
 import { TMDB } from "@lorenzopant/tmdb"
@@ -32,9 +36,17 @@ interface Server {
   readonly stop: () => Promise<void>
 }
 
-const startServer = (): Promise<Server> =>
+/** The stand-in: its limit per second (0: none), the share of random 429s, the latency of its other answers. */
+interface ServerOptions {
+  readonly limit: number
+  readonly random429?: number
+  readonly latencyMillis?: number
+}
+
+const startServer = (options: ServerOptions): Promise<Server> =>
   new Promise((resolve, reject) => {
-    const child = fork(serverScript, [String(LIMIT)], { stdio: ["ignore", "inherit", "inherit", "ipc"] })
+    const args = [options.limit, options.random429 ?? 0, options.latencyMillis ?? 0].map(String)
+    const child = fork(serverScript, args, { stdio: ["ignore", "inherit", "inherit", "ipc"] })
     const waiters: Array<(counters: Record<string, number>) => void> = []
     child.on("message", (message: { url?: string; counters?: Record<string, number> }) => {
       if (message.counters !== undefined) waiters.shift()?.(message.counters)
@@ -70,7 +82,9 @@ interface Row {
   readonly requests: number
 }
 
-const ours = async (server: Server, calls: number): Promise<Omit<Row, "limited" | "requests">> => {
+const ours = async (server: Server, calls: number, client = "effect-tmdb-auth, defaults"): Promise<
+  Omit<Row, "limited" | "requests">
+> => {
   const Live = AuthService.layer.pipe(
     Layer.provide(TmdbConfig.layer({ accessToken: FakeTmdb.defaults.accessToken, baseUrl: server.url })),
     Layer.provide(NodeHttpClient.layerUndici)
@@ -89,7 +103,7 @@ const ours = async (server: Server, calls: number): Promise<Omit<Row, "limited" 
   }).pipe(Effect.provide(Live), Effect.runPromise)
   const failures = results.filter((r) => r._tag === "Left").map((r) => r._tag === "Left" ? r.left._tag : "")
   return {
-    client: "effect-tmdb-auth, defaults",
+    client,
     calls,
     millis,
     failed: failures.length,
@@ -173,8 +187,11 @@ const sharedOnRedis = async (server: Server, workers: number, calls: number, red
   }
 }
 
-const measure = async (run: (server: Server) => Promise<Omit<Row, "limited" | "requests">>): Promise<Row> => {
-  const server = await startServer()
+const measure = async (
+  run: (server: Server) => Promise<Omit<Row, "limited" | "requests">>,
+  options: ServerOptions = { limit: LIMIT }
+): Promise<Row> => {
+  const server = await startServer(options)
   try {
     const row = await run(server)
     const after = await server.counters()
@@ -188,30 +205,65 @@ const measure = async (run: (server: Server) => Promise<Omit<Row, "limited" | "r
   }
 }
 
-const print = (row: Row) => {
-  const ideal = row.calls / LIMIT
+/** One row; `reference` is the ideal's stand-in when the server has no limit (the run without 429s). */
+const print = (row: Row, reference?: Row) => {
+  const ideal = reference === undefined ? row.calls / LIMIT : reference.millis / 1000
   const wall = row.millis / 1000
   console.log(
-    `| ${row.client} | ${row.calls} | ${wall.toFixed(2)} | ${ideal.toFixed(1)} | ${
-      (wall / ideal).toFixed(2)
-    } | ${row.failed}${row.failures === "" ? "" : ` (${row.failures})`} | ${row.limited} (${
-      (100 * row.limited / row.requests).toFixed(1)
-    }% of ${row.requests}) |`
+    `| ${row.client} | ${row.calls} | ${wall.toFixed(2)} | ${ideal.toFixed(reference === undefined ? 1 : 2)}${
+      reference === undefined ? "" : " (no 429s)"
+    } | ${(wall / ideal).toFixed(2)} | ${row.failed}${
+      row.failures === "" ? "" : ` (${row.failures})`
+    } | ${row.limited} (${(100 * row.limited / row.requests).toFixed(1)}% of ${row.requests}) |`
   )
 }
 
+// `npm run bench:limits -- SIZES [PARTS]`: SIZES like 300,1000,3000; PARTS a comma list of limit, redis, noise.
 const sizes = (process.argv[2] ?? "300,1000,3000").split(",").map(Number)
+const parts = new Set((process.argv[3] ?? "limit,redis,noise").split(","))
+const NOISE = 0.05
+const LATENCY = 40
 console.log(`${new Date().toISOString().slice(0, 10)}, ${cpus().length} x ${cpus()[0]?.model}, node ${process.version}`)
 console.log(`server: FakeTmdb.serve in its own process, ${LIMIT} requests per sliding second, Retry-After: 1`)
 console.log("| client | calls | wall (s) | ideal (s) | wall / ideal | failed calls | server 429s |")
 console.log("|---|---|---|---|---|---|---|")
-for (const calls of sizes) {
-  print(await measure((server) => ours(server, calls)))
-  print(await measure((server) => lorenzopant(server, calls)))
+if (parts.has("limit")) {
+  for (const calls of sizes) {
+    print(await measure((server) => ours(server, calls)))
+    print(await measure((server) => lorenzopant(server, calls)))
+  }
 }
-const redis = await startRedis()
-try {
-  print(await measure((server) => sharedOnRedis(server, 4, 300, redis.port)))
-} finally {
-  await redis.stop()
+if (parts.has("redis")) {
+  const redis = await startRedis()
+  try {
+    print(await measure((server) => sharedOnRedis(server, 4, 300, redis.port)))
+  } finally {
+    await redis.stop()
+  }
+}
+if (parts.has("noise")) {
+  for (const calls of sizes.filter((n) => n >= 1000)) {
+    print(
+      await measure(
+        (server) =>
+          ours(server, calls, `effect-tmdb-auth, defaults; ${LIMIT}/s limit plus ${100 * NOISE}% random 429s`),
+        { limit: LIMIT, random429: NOISE }
+      )
+    )
+  }
+  // Long enough that the Retry-After tail (a call answered 429 twice waits 2 s) is not most of the run.
+  const calls = 10_000
+  const clean = await measure(
+    (server) => ours(server, calls, `effect-tmdb-auth, defaults; no limit, answers after ${LATENCY} ms`),
+    { limit: 0, latencyMillis: LATENCY }
+  )
+  print(clean, clean)
+  print(
+    await measure(
+      (server) =>
+        ours(server, calls, `effect-tmdb-auth, defaults; no limit, ${LATENCY} ms, ${100 * NOISE}% random 429s`),
+      { limit: 0, random429: NOISE, latencyMillis: LATENCY }
+    ),
+    clean
+  )
 }
