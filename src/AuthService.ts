@@ -16,7 +16,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { AccessToken, RequestTokenV4 } from "./AccessToken.js"
 import { Account } from "./Account.js"
-import { releaseQuietly } from "./internal/release.js"
+import { releaseQuietlyUnlessTransient } from "./internal/release.js"
 import { reveal, toRedacted } from "./internal/secret.js"
 import { internalRequestOf } from "./internal/tmdbClient.js"
 import * as Wire from "./internal/wire.js"
@@ -137,8 +137,10 @@ export interface AuthServiceShape {
   readonly approvalUrl: (requestToken: RequestToken | Secret, options?: ApprovalUrlOptions) => string
 
   /**
-   * Login as a scoped resource: logs in, and deletes the session when the scope closes, whether the program
-   * succeeded, failed or was interrupted. A session TMDB already forgot (37), or any failure to delete it, is
+   * Login as a scoped resource: logs in (starting over like `login`, up to `retry.maxRestarts` times), and starts
+   * deleting the session when the scope closes, whether the program succeeded, failed or was interrupted. Closing
+   * waits for the delete at most the request timeout + 1 s; a slower one goes on in the background (`TmdbClient`'s
+   * cleanups, retried within `lateAnswerGrace`). A session TMDB already forgot (37), or any failure to delete it, is
    * logged as a warning, not raised.
    */
   readonly scopedSession: (
@@ -164,8 +166,9 @@ export interface AuthServiceShape {
   ) => Effect.Effect<void, RequestError | AccessTokenRequired | InvalidToken>
 
   /**
-   * The v4 access token as a scoped resource: created from an approved request token, deleted when the scope closes
-   * (a failure to delete is logged, not raised).
+   * The v4 access token as a scoped resource: created from an approved request token; closing the scope starts
+   * deleting it (waiting at most the request timeout + 1 s, then in the background; a failure to delete is logged,
+   * not raised). It does not start over: a new request token needs the user's approval again.
    */
   readonly scopedAccessToken: (
     requestToken: RequestTokenV4 | Secret
@@ -284,7 +287,7 @@ const fromClient = (client: TmdbClientShape): AuthServiceShape => {
     waitAtMost: Duration.DurationInput
   ) =>
     Effect.flatMap(
-      client.background(what, release.pipe(releaseQuietly(what))),
+      client.background(what, release.pipe(releaseQuietlyUnlessTransient(what))),
       // The bounded wait runs in a fiber of its own: in a finalizer (uninterruptible, perhaps of an interrupted fiber)
       // a timeout could neither interrupt the wait nor be made interruptible without ending it at once.
       (fiber) =>

@@ -34,6 +34,20 @@ describe("late answers", () => {
       expect(yield* fake.sessions).toEqual([])
     }).pipe(Effect.provide(Fake)))
 
+  it.effect("a cleanup whose own retries ran out on 503s tries again within lateAnswerGrace: the session ends", () =>
+    Effect.gen(function*() {
+      const fake = yield* FakeTmdb
+      // Ten 503s: more than the delete's own retries (5), so that one delete fails as a whole before TMDB answers.
+      yield* fake.fail("DELETE /3/authentication/session", ...Array.from({ length: 10 }, () => Fault.Unavailable()))
+      const fiber = yield* Effect.fork(Effect.scoped(AuthService.scopedSession(login)))
+      yield* TestClock.adjust("11 seconds")
+      yield* Fiber.join(fiber)
+      yield* TestClock.adjust("2 minutes")
+      const deletes = (yield* fake.requests).filter((r) => r.method === "DELETE").map((r) => r.status)
+      expect(deletes).toEqual([...Array.from({ length: 10 }, () => 503), 200])
+      expect(yield* fake.sessions).toEqual([])
+    }).pipe(Effect.provide(Fake)))
+
   it.effect("closing a scopedAccessToken scope is bounded the same way", () =>
     Effect.gen(function*() {
       const fake = yield* FakeTmdb

@@ -222,6 +222,11 @@ const readCapped = (
 }
 
 /** Builds the pipeline over `httpClient`, gated by `limiter` as `config.admission` says. */
+const cleanupSchedule = Schedule.exponential("1 second").pipe(
+  Schedule.union(Schedule.spaced("30 seconds")),
+  Schedule.jittered
+)
+
 export const makeClient = (
   config: TmdbConfigShape,
   httpClient: HttpClient.HttpClient,
@@ -234,6 +239,19 @@ export const makeClient = (
   const credential = config.credential
   const timeout = config.timeout
   const lateAnswerGrace = config.lateAnswerGrace ?? defaultLateAnswerGrace
+
+  /**
+   * A cleanup (a delete: safe to repeat) whose own retries ran out on a transient failure (the network, a 5xx, 429s
+   * under a limit) tries again, 1 s apart doubling up to 30 s, jittered, until the caller's bound (`lateAnswerGrace`)
+   * ends it: a session left at TMDB is what a cleanup exists to prevent.
+   */
+  const persisting = <E>(effect: Effect.Effect<void, E>): Effect.Effect<void, E> =>
+    Effect.retry(effect, {
+      schedule: cleanupSchedule,
+      while: (error) =>
+        typeof error === "object" && error !== null && "_tag" in error &&
+        isRetryableWhenRepeatable(true, error as { readonly _tag: string })
+    })
   const maxBytes = config.maxResponseBytes ?? defaultMaxResponseBytes
   const baseUrl = new URL(config.baseUrl)
   const origin = baseUrl.origin
@@ -616,10 +634,13 @@ export const makeClient = (
     return Effect.flatMap(Effect.retry(again, policy), (result) => result)
   }
 
-  /** The one place cleanups run: the client's background (the layer's scope), bounded by `lateAnswerGrace`. */
+  /**
+   * The one place cleanups run: the client's background (the layer's scope), bounded by `lateAnswerGrace`, a
+   * transient failure tried again (see `persisting`).
+   */
   const background = <E>(what: string, effect: Effect.Effect<void, E>) =>
     forkCleanup(
-      effect.pipe(
+      persisting(effect).pipe(
         Effect.timeoutFail({ duration: lateAnswerGrace, onTimeout: () => ({ message: "lateAnswerGrace ran out" }) }),
         // Forked from a finalizer, a fiber would inherit its uninterruptibility: closing the layer could not stop it.
         Effect.interruptible,
@@ -634,9 +655,10 @@ export const makeClient = (
   /** Work whose answer may come after its caller stopped waiting: at most this many at once; then waited for inline. */
   let lateAnswersPending = 0
 
-  /** Hands a late answer to its cleanup, logged at debug (never with the value). */
+  /** Hands a late answer to its cleanup (tried again while transient, within the grace), logged at debug. */
   const lateCleanup = <A>(late: LateAnswer<A>, endpoint: string, value: A) =>
-    late.cleanup(value).pipe(
+    persisting(late.cleanup(value)).pipe(
+      Effect.timeoutFail({ duration: lateAnswerGrace, onTimeout: () => ({ message: "lateAnswerGrace ran out" }) }),
       Effect.zipRight(Effect.logDebug(`${late.what} that came after its caller stopped waiting was deleted`)),
       Effect.catchAllCause((cause) =>
         Effect.logDebug(`${late.what} that came after its caller stopped waiting could not be deleted`, cause)
