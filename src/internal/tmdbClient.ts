@@ -221,12 +221,13 @@ const readCapped = (
   })
 }
 
-/** Builds the pipeline over `httpClient`, gated by `limiter` as `config.admission` says. */
+/** When a cleanup whose own retries ran out tries again: 1 s, doubling up to 30 s, jittered. */
 const cleanupSchedule = Schedule.exponential("1 second").pipe(
   Schedule.union(Schedule.spaced("30 seconds")),
   Schedule.jittered
 )
 
+/** Builds the pipeline over `httpClient`, gated by `limiter` as `config.admission` says. */
 export const makeClient = (
   config: TmdbConfigShape,
   httpClient: HttpClient.HttpClient,
