@@ -264,6 +264,13 @@ const run = (mix: Mix, mode: "accessToken" | "apiKey") =>
         Logger.defaultLogger,
         Logger.make(({ annotations, cause, message }) => {
           const fields = Object.fromEntries(annotations)
+          // A session/new answer garbled after its caller stopped waiting: as destroyed as the others.
+          if (
+            /came after its caller stopped waiting could not be read/.test(String(message)) &&
+            fields["endpoint"] === "POST /3/authentication/session/new" && fields["error"] === "MalformedResponse"
+          ) {
+            report.destroyedSessionAnswers += 1
+          }
           if (
             String(message).startsWith("AuthService: a login step failed") &&
             fields["endpoint"] === "POST /3/authentication/session/new" && fields["error"] === "MalformedResponse"

@@ -668,6 +668,15 @@ export const makeClient = (
     )
 
   /**
+   * A late answer that failed, logged at debug: a garbled body (MalformedResponse) may hide something TMDB created
+   * that no client can learn; a transport failure leaves it unknown.
+   */
+  const lateUnreadable = (late: { readonly what: string }, endpoint: string, error: unknown) =>
+    Effect.logDebug(`${late.what} that came after its caller stopped waiting could not be read`).pipe(
+      Effect.annotateLogs({ endpoint, error: (error as { readonly _tag?: string } | undefined)?._tag ?? "unknown" })
+    )
+
+  /**
    * Runs one attempt (timed after the grace period) in a background fiber; the caller waits for its answer at most
    * `timeout` from the moment the request goes on the wire (`sent`: admission's wait is not counted, as for any
    * request). When the caller stops waiting (its timeout, or an interruption) before the answer, the work goes on for
@@ -688,7 +697,9 @@ export const makeClient = (
         Effect.flatMap((exit) => {
           state.result = exit
           if (!state.abandoned) return Deferred.done(answer, exit)
-          return Exit.isSuccess(exit) ? cleanUp(exit.value) : Effect.void
+          if (Exit.isSuccess(exit)) return cleanUp(exit.value)
+          const failure = Cause.failureOption(exit.cause)
+          return Option.isSome(failure) ? lateUnreadable(late, endpoint, failure.value) : Effect.void
         }),
         // Whatever happened, the caller's wait for the request to be sent is over.
         Effect.ensuring(Effect.zipRight(
@@ -820,11 +831,11 @@ export const makeClient = (
           },
           onLate: (result) => {
             const cleanUp = Either.isLeft(result)
-              ? Effect.void
-              : Effect.flatMap(
-                decode(options, endpoint, allowed, result.right),
-                (value) => lateCleanup(late, endpoint, value)
-              )
+              ? lateUnreadable(late, endpoint, result.left)
+              : Effect.matchEffect(decode(options, endpoint, allowed, result.right), {
+                onFailure: (error) => lateUnreadable(late, endpoint, error),
+                onSuccess: (value) => lateCleanup(late, endpoint, value)
+              })
             Runtime.runFork(runtime)(
               background(late.what, Effect.ensuring(Effect.ignore(cleanUp), Effect.sync(() => lateAnswersPending -= 1)))
             )
