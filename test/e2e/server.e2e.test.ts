@@ -97,12 +97,13 @@ for (const [transportName, transport] of transports) {
       Effect.gen(function*() {
         const server = yield* FakeTmdb.serve()
         const auth = yield* authOver(server, { timeout: "200 millis" })
-        yield* server.fail("*", Fault.Delay({ duration: "2 seconds" }))
+        yield* server.fail("*", Fault.Delay({ duration: "10 seconds" }))
         const started = Date.now()
         const error = yield* Effect.flip(auth.createSession("x"))
         expect(error).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
-        // The caller gets its timeout at once, though the request goes on in the background.
-        expect(Date.now() - started).toBeLessThan(1000)
+        // The caller gets its timeout, not the answer 10 s later, though the request goes on in the background
+        // (a bound a busy machine keeps).
+        expect(Date.now() - started).toBeLessThan(5_000)
       }).pipe(Effect.scoped), 20_000)
 
     it.live("a truncated body is retried on a GET, and a MalformedResponse on a POST", () =>
@@ -134,12 +135,12 @@ for (const [transportName, transport] of transports) {
       Effect.gen(function*() {
         const server = yield* FakeTmdb.serve()
         const auth = yield* authOver(server, { timeout: "300 millis", retry: { initialDelay: "10 millis" } })
-        yield* server.fail("GET /3/authentication/token/new", Fault.Delay({ duration: "2 seconds" }))
+        yield* server.fail("GET /3/authentication/token/new", Fault.Delay({ duration: "10 seconds" }))
         const started = Date.now()
         yield* auth.createRequestToken
-        // One attempt timed out at 300 ms; the retry was answered at once, long before the slow answer came.
+        // One attempt timed out at 300 ms; the retry was answered long before the slow answer (10 s) came.
         expect(Date.now() - started).toBeGreaterThanOrEqual(300)
-        expect(Date.now() - started).toBeLessThan(1500)
+        expect(Date.now() - started).toBeLessThan(5_000)
       }).pipe(Effect.scoped), 20_000)
 
     it.live("retries a 500 on a GET, not on a POST", () =>
@@ -162,12 +163,13 @@ for (const [transportName, transport] of transports) {
       Effect.gen(function*() {
         const server = yield* FakeTmdb.serve()
         const auth = yield* authOver(server)
-        yield* server.fail("GET /3/authentication/guest_session/new", Fault.Delay({ duration: "5 seconds" }))
+        yield* server.fail("GET /3/authentication/guest_session/new", Fault.Delay({ duration: "10 seconds" }))
         const fiber = yield* Effect.fork(auth.createGuestSession)
         yield* Effect.sleep("100 millis")
         const started = Date.now()
         yield* Fiber.interrupt(fiber)
-        expect(Date.now() - started).toBeLessThan(1000)
+        // Not waiting for the answer (10 s): a bound a busy machine keeps.
+        expect(Date.now() - started).toBeLessThan(5_000)
         yield* auth.createGuestSession
       }).pipe(Effect.scoped), 20_000)
 

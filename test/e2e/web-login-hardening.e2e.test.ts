@@ -179,20 +179,21 @@ describe("logout: from the app's own pages only", () => {
     await withRouterApp(WebSessionStore.layerMemory, async ({ app, fake }) => {
       const browser = new Browser()
       await browser.signIn(app)
-      await Effect.runPromise(fake.fail("DELETE /3/authentication/session", Fault.Delay({ duration: "5 seconds" })))
+      await Effect.runPromise(fake.fail("DELETE /3/authentication/session", Fault.Delay({ duration: "8 seconds" })))
       const started = Date.now()
       const logout = await browser.fetch(`${app}/auth/tmdb/logout`, { method: "POST", headers: { origin: app } })
       const took = Date.now() - started
       expect(logout.status).toBe(303)
       expect(took).toBeGreaterThanOrEqual(2_900)
-      expect(took).toBeLessThan(4_900)
+      // Not waiting for TMDB's answer (8 s): a bound a busy machine keeps.
+      expect(took).toBeLessThan(7_000)
       expect(await sessionCount(fake)).toBe(1)
-      for (let i = 0; i < 100 && (await sessionCount(fake)) > 0; i++) {
+      for (let i = 0; i < 150 && (await sessionCount(fake)) > 0; i++) {
         await new Promise((resolve) => setTimeout(resolve, 100))
       }
       expect(await sessionCount(fake)).toBe(0)
     })
-  }, 30_000)
+  }, 40_000)
 
   it(
     "sign out everywhere (POST logout?everywhere=true) ends every session of the account, here and at TMDB",
