@@ -138,20 +138,25 @@ describe("TmdbHttpClient", () => {
     20_000
   )
 
-  it.live("after a 429 (a learned rate), session/new paced by admission still succeeds", () =>
-    Effect.gen(function*() {
-      const server = yield* FakeTmdb.serve()
-      const auth = yield* authOn(server.url, 20)
-      // An answer, then a 429: the limiter learns a rate, and later requests are paced (the effect path).
-      yield* auth.validateKey
-      yield* server.fail("GET /3/authentication/token/new", Fault.RateLimited({ retryAfter: 1 }))
-      for (let i = 0; i < 3; i++) {
-        yield* auth.login({ username: "demo", password: FakeTmdb.defaults.user.password })
-      }
-      expect(yield* server.sessions).toHaveLength(3)
-    }).pipe(Effect.scoped), 20_000)
+  it.live(
+    "after a 429 (a provisional rate), session/new paced by admission still succeeds",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve()
+        const auth = yield* authOn(server.url, 20)
+        // An answer, then a 429: a provisional rate (1 a second, from that one answer) paces the next requests (the
+        // effect path) until it is reverted.
+        yield* auth.validateKey
+        yield* server.fail("GET /3/authentication/token/new", Fault.RateLimited({ retryAfter: 1 }))
+        for (let i = 0; i < 3; i++) {
+          yield* auth.login({ username: "demo", password: FakeTmdb.defaults.user.password })
+        }
+        expect(yield* server.sessions).toHaveLength(3)
+      }).pipe(Effect.scoped),
+    20_000
+  )
 
-  it.live("a 429 holds every queued request back for its Retry-After; none fails", () =>
+  it.live("a lone 429 is retried alone: the queued requests go on meanwhile, none fails", () =>
     Effect.gen(function*() {
       const server = yield* FakeTmdb.serve()
       const auth = yield* authOn(server.url, 2)
@@ -162,12 +167,37 @@ describe("TmdbHttpClient", () => {
       expect(tokens).toHaveLength(10)
       const log = yield* server.requests
       const limited = log.find((r) => r.status === 429)!
-      const after = log.filter((r) => DateTime.greaterThan(r.at, limited.at))
-      // Answers after the 429 came only once its second was over (one request may have been on the wire already).
-      const early = after.filter((r) => DateTime.distance(limited.at, r.at) < 900)
-      expect(early.length).toBeLessThanOrEqual(1)
+      // The nine others were answered before the 429's own second was over: no one waited with it.
+      const meanwhile = log.filter((r) => r.status === 200 && DateTime.distance(limited.at, r.at) < 900)
+      expect(meanwhile.length).toBeGreaterThanOrEqual(9)
       expect(log.filter((r) => r.status === 200)).toHaveLength(10)
     }).pipe(Effect.scoped), 20_000)
+
+  it.live(
+    "429s in a row (a limit confirmed) hold every queued request back for its Retry-After; none fails",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* FakeTmdb.serve()
+        const auth = yield* authOn(server.url, 2)
+        // Five in a row: a limit, while nothing is known of the noise (docs/admission.md).
+        yield* server.fail(
+          "GET /3/authentication/token/new",
+          ...Array.from({ length: 5 }, () => Fault.RateLimited({ retryAfter: 1 }))
+        )
+        const tokens = yield* Effect.all(Array.from({ length: 10 }, () => auth.createRequestToken), {
+          concurrency: "unbounded"
+        })
+        expect(tokens).toHaveLength(10)
+        const log = yield* server.requests
+        const limited = log.filter((r) => r.status === 429).at(-1)!
+        const after = log.filter((r) => DateTime.greaterThan(r.at, limited.at))
+        // Answers after the fifth 429 came only once its second was over (one request may have been on the wire).
+        const early = after.filter((r) => DateTime.distance(limited.at, r.at) < 900)
+        expect(early.length).toBeLessThanOrEqual(1)
+        expect(log.filter((r) => r.status === 200)).toHaveLength(10)
+      }).pipe(Effect.scoped),
+    20_000
+  )
 
   for (
     const [name, transport] of [

@@ -82,7 +82,7 @@ describe("TmdbLimiter.layerRedis", () => {
     60_000
   )
 
-  it("a 429 seen by one process holds the others back: the pause crosses processes through Redis", async () => {
+  it("a limit one process confirmed holds the others back: the pause crosses processes through Redis", async () => {
     const { close, server } = await serve({})
     try {
       const limiter = (prefix: string) => TmdbLimiter.layerRedis({ port: redis.port, host: "127.0.0.1", prefix })
@@ -91,11 +91,17 @@ describe("TmdbLimiter.layerRedis", () => {
         // Two limiters on one prefix: as two processes would have.
         const first = yield* Layer.buildWithScope(layerWith(server, limiter("pause:")), scope)
         const second = yield* Layer.buildWithScope(layerWith(server, limiter("pause:")), scope)
-        yield* server.fail("GET /3/authentication", Fault.RateLimited({ retryAfter: 2 }))
+        // Five 429s in a row: a limit confirmed (docs/admission.md), which pauses everyone; a lone one would not.
+        yield* server.fail(
+          "GET /3/authentication",
+          ...Array.from({ length: 5 }, () => Fault.RateLimited({ retryAfter: 2 }))
+        )
         const firstAuth = yield* Effect.provide(AuthService, first)
         const secondAuth = yield* Effect.provide(AuthService, second)
-        // The first process gets the 429 and pauses (then retries after 2 s); the second waits out the same pause.
-        const one = yield* Effect.fork(firstAuth.validateKey)
+        // The first process gets the 429s and pauses (then retries after 2 s); the second waits out the same pause.
+        const one = yield* Effect.fork(
+          Effect.all(Array.from({ length: 5 }, () => firstAuth.validateKey), { concurrency: "unbounded" })
+        )
         yield* Effect.sleep("300 millis")
         const started = Date.now()
         yield* secondAuth.createGuestSession
