@@ -41,7 +41,10 @@ export interface ExplicitLimit {
 export interface TmdbLimiterShape {
   /** Waits until one request may be sent: after any pause, at the learned rate, within `limit` when one is given. */
   readonly admit: (limit: ExplicitLimit | undefined) => Effect.Effect<void>
-  /** How TMDB answered an admitted request: a 429 pauses and lowers the rate; other answers let it grow. */
+  /**
+   * How TMDB answered an admitted request: a limit confirmed from the 429s pauses everyone and lowers the rate (a
+   * lone 429 does neither); other answers let it grow.
+   */
   readonly record: (outcome: Outcome) => Effect.Effect<void>
   /**
    * Where pacing stands at `now` (epoch milliseconds): when the next request may go (after any pause and the rate's
