@@ -28,8 +28,8 @@ export const LIMIT_SHARE = 0.25
 const MIN_MARGIN = 0.02
 /**
  * ...when noise alone would give that many 429s in fewer than this share of blocks (the binomial tail at the noise
- * floor): a limit then, one false alarm in hours. (3σ, a normal approximation, measured one a few seconds at 400
- * answers a second and 5% noise: the tail of a small share is longer than a normal one.)
+ * floor): a limit then, one false alarm in hours. (3σ, a normal approximation, gave a false limit every few seconds
+ * at 400 answers a second and 5% noise: the tail of a small share is longer than a normal one.)
  */
 const LIMIT_ODDS = 1e-5
 /** A probe above the learned rate is taken back on weaker evidence (it costs no pause): this tail. */
