@@ -22,6 +22,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
@@ -39,6 +40,7 @@ import { InFlightGate, type LimiterShape, type Outcome, syncAdmissionOf, type Wa
 import { describeCause, scrub, scrubSecrets } from "./describe.js"
 import type { ErrorOf, SpecificTag } from "./errorTable.js"
 import { fromAnswer } from "./errorTable.js"
+import { readPlatformAnswer } from "./platformBody.js"
 import { ErrorBody } from "./wire.js"
 import { leanTransportOf, type WireAnswer, type WireRequest } from "./wireExchange.js"
 
@@ -51,6 +53,12 @@ const toTransportError = (endpoint: string) => (error: HttpClientError.HttpClien
     endpoint,
     ...(description === undefined ? {} : { description })
   })
+}
+
+/** A body that could not be read to its end (a reset, an answer cut short). */
+const bodyError = (endpoint: string) => (cause: unknown): TransportError => {
+  const description = describeCause(cause)
+  return new TransportError({ reason: "Transport", endpoint, ...(description === undefined ? {} : { description }) })
 }
 
 /** The three HTTP-date forms (RFC 9110 5.6.7): IMF-fixdate, and the obsolete RFC 850 and asctime forms. */
@@ -104,6 +112,35 @@ const dotSegment = /(^|\/)(\.|%2e){1,2}(\/|$)/i
 
 /** A request path must be a path from the API origin: a leading `/`, no fragment. Else no request is sent. */
 const badPath = (path: string) => !path.startsWith("/") || path.includes("#")
+
+/**
+ * `effect` within `millis` of the wall clock: one fiber and a timer, which interrupts it (the platform then aborts
+ * the request). `Effect.timeoutFail` races two fibers and a sleep for every request (issue 21's profile); on
+ * `TestClock` the caller uses it.
+ */
+const withinOnTimer = <A, E, E2>(effect: Effect.Effect<A, E>, millis: number, onTimeout: () => E2) =>
+  Effect.flatMap(Effect.runtime<never>(), (runtime) =>
+    Effect.async<A, E | E2>((resume) => {
+      const fiber = Runtime.runFork(runtime)(effect)
+      let settled = false
+      const timer = setTimeout(() => {
+        if (settled) return
+        settled = true
+        fiber.unsafeInterruptAsFork(FiberId.none)
+        resume(Effect.fail(onTimeout()))
+      }, millis)
+      fiber.addObserver((exit) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resume(exit)
+      })
+      return Effect.sync(() => {
+        settled = true
+        clearTimeout(timer)
+        fiber.unsafeInterruptAsFork(FiberId.none)
+      })
+    }))
 
 /** The live clock: with it, the lean exchange times itself; with any other (`TestClock`), `Effect` does. */
 const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
@@ -301,16 +338,24 @@ export const makeClient = (
     return untraced.execute(
       wire.body === undefined ? request : HttpClientRequest.bodyText(request, wire.body, "application/json")
     ).pipe(
-      Effect.flatMap((response) =>
-        Effect.map(readCapped(response, wire.maxBytes), (text): WireAnswer => ({
+      Effect.mapError(toTransportError(endpoint)),
+      Effect.flatMap((response): Effect.Effect<WireAnswer, TransportError> => {
+        // The platform's own clients: their body read with a byte count (platformBody.ts); any other, through the API.
+        const answer = readPlatformAnswer(response, wire.maxBytes)
+        if (answer !== undefined) return Effect.mapError(answer, bodyError(endpoint))
+        return Effect.map(readCapped(response, wire.maxBytes), (text): WireAnswer => ({
           status: response.status,
           retryAfter: response.headers["retry-after"],
           text: text ?? "",
           tooLarge: text === undefined
-        }))
-      ),
-      Effect.mapError(toTransportError(endpoint)),
-      Effect.timeoutFail({ duration: limit, onTimeout: () => timeoutError(endpoint, limit) })
+        })).pipe(Effect.mapError(toTransportError(endpoint)))
+      }),
+      (exchange) =>
+        Effect.clockWith((clock) =>
+          clock === liveClock
+            ? withinOnTimer(exchange, Duration.toMillis(limit), () => timeoutError(endpoint, limit))
+            : Effect.timeoutFail(exchange, { duration: limit, onTimeout: () => timeoutError(endpoint, limit) })
+        )
     )
   }
 

@@ -30,7 +30,33 @@ const countingServer = (delayMillis: number) =>
         request.resume()
         setTimeout(() => {
           stats.inFlight -= 1
-          const big = /^\/big\/(\d+)/.exec(request.url ?? "")
+          const path = request.url ?? ""
+          const declared = /^\/declared\/(\d+)/.exec(path)
+          if (declared !== null) {
+            // Declared up front: a client can refuse it before reading.
+            const body = `{"pad":"${"x".repeat(Number(declared[1]) - 10)}"}`
+            response.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) })
+            return response.end(body)
+          }
+          if (path === "/cut") {
+            // Half an answer, then the connection drops.
+            response.writeHead(200, { "content-type": "application/json" })
+            response.write("{\"success\":true,\"pad\":\"")
+            return setTimeout(() => response.socket?.destroy(), 20)
+          }
+          if (path === "/split") {
+            // "é" (two bytes in UTF-8) split across two chunks.
+            const bytes = Buffer.from("{\"name\":\"Amélie\"}")
+            const at = bytes.indexOf(0xc3) + 1
+            response.writeHead(200, { "content-type": "application/json" })
+            response.write(bytes.subarray(0, at))
+            return setTimeout(() => response.end(bytes.subarray(at)), 20)
+          }
+          if (path === "/empty") {
+            response.writeHead(204)
+            return response.end()
+          }
+          const big = /^\/big\/(\d+)/.exec(path)
           response.writeHead(200, { "content-type": "application/json" })
           if (big === null) return response.end(JSON.stringify({ success: true, path: request.url }))
           // Chunked, without a content-length: the client counts what it reads.
@@ -228,6 +254,38 @@ describe("TmdbHttpClient", () => {
           expect(Date.now() - started).toBeLessThan(2000)
           // Under the cap, the same route answers.
           yield* tmdb.request({ method: "GET", path: "/big/1000", response: Schema.Unknown })
+        }).pipe(Effect.scoped),
+      20_000
+    )
+
+    it.live(
+      `a declared content-length past the cap is refused unread; a character split across chunks, a body cut short and an empty answer (${name})`,
+      () =>
+        Effect.gen(function*() {
+          const { url } = yield* countingServer(0)
+          const tmdb = Context.get(
+            yield* Layer.build(TmdbClient.layer.pipe(
+              Layer.provide(transport),
+              Layer.provide(TmdbConfig.layer({ accessToken: "token", baseUrl: url, retry: { maxRetries: 0 } }))
+            )),
+            TmdbClient
+          )
+          const declared = yield* Effect.flip(
+            tmdb.request({ method: "GET", path: "/declared/2000000", response: Schema.Unknown })
+          )
+          expect(declared).toMatchObject({ _tag: "MalformedResponse", httpStatus: 200 })
+          expect(declared.message).toContain("larger than 1048576 bytes")
+          expect(yield* tmdb.request({ method: "GET", path: "/declared/1000", response: Schema.Unknown })).toBeTruthy()
+          const split = yield* tmdb.request({
+            method: "GET",
+            path: "/split",
+            response: Schema.Struct({ name: Schema.String })
+          })
+          expect(split.name).toBe("Amélie")
+          const cut = yield* Effect.flip(tmdb.request({ method: "GET", path: "/cut", response: Schema.Unknown }))
+          expect(cut._tag).toBe("TransportError")
+          // A 204 has no body (over fetch, no stream at all): an answer like any other.
+          yield* tmdb.request({ method: "GET", path: "/empty", response: Schema.Unknown })
         }).pipe(Effect.scoped),
       20_000
     )
