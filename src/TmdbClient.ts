@@ -86,7 +86,9 @@ export interface TmdbClientShape {
   /**
    * Runs cleanup work that outlives its caller (a late answer's session deleted, a delete that took longer than its
    * caller waits) where the client's background work runs: the layer's scope (closing it interrupts the work), daemon
-   * fibers for `TmdbClient.make`. The work is bounded by `lateAnswerGrace`; its failures are logged as warnings.
+   * fibers for `TmdbClient.make`. The work is bounded by `lateAnswerGrace`: a transient failure (a `TransportError`,
+   * a 5xx, a 429: `isRetryableWhenRepeatable(true, error)`) is tried again, 1 s apart doubling up to 30 s, until
+   * then; a failure that ends it is logged as a warning. The work should be safe to repeat (a delete is).
    */
   readonly background: <E>(what: string, effect: Effect.Effect<void, E>) => Effect.Effect<Fiber.RuntimeFiber<void>>
   /**
