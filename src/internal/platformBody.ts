@@ -71,7 +71,7 @@ const sourceOf = (response: HttpClientResponse.HttpClientResponse): Source | und
 const utf8 = new TextDecoder()
 
 /** One buffer of the chunks, decoded once (a character split across chunks stays whole; a BOM is dropped). */
-const decode = (chunks: ReadonlyArray<Uint8Array>, size: number): string => {
+export const decodeChunks = (chunks: ReadonlyArray<Uint8Array>, size: number): string => {
   if (chunks.length === 1) return utf8.decode(chunks[0]!)
   const body = new Uint8Array(size)
   let at = 0
@@ -129,7 +129,7 @@ const readUndici = (source: UndiciSource, maxBytes: number): Effect.Effect<WireA
       }
     }
     body.on("data", onData)
-    body.once("end", () => finish(Effect.sync(() => ({ status, retryAfter, text: decode(chunks, size) }))))
+    body.once("end", () => finish(Effect.sync(() => ({ status, retryAfter, text: decodeChunks(chunks, size) }))))
     body.once("error", (error) => finish(Effect.fail(error)))
     body.once("close", () => finish(Effect.fail(body.errored ?? new Error("the answer was cut short"))))
     // Interrupted (a timeout, the caller): the body is destroyed, which aborts the request.
@@ -169,7 +169,7 @@ const readWeb = (source: WebSource, maxBytes: number): Effect.Effect<WireAnswer,
       if (done) return
       if (result.done) {
         done = true
-        return resume(Effect.sync(() => ({ status, retryAfter, text: decode(chunks, size) })))
+        return resume(Effect.sync(() => ({ status, retryAfter, text: decodeChunks(chunks, size) })))
       }
       size += result.value.byteLength
       if (size > maxBytes) {

@@ -40,7 +40,7 @@ import { InFlightGate, type LimiterShape, type Outcome, syncAdmissionOf, type Wa
 import { describeCause, scrub, scrubSecrets } from "./describe.js"
 import type { ErrorOf, SpecificTag } from "./errorTable.js"
 import { fromAnswer } from "./errorTable.js"
-import { readPlatformAnswer } from "./platformBody.js"
+import { decodeChunks, readPlatformAnswer } from "./platformBody.js"
 import { ErrorBody } from "./wire.js"
 import { leanTransportOf, type WireAnswer, type WireRequest } from "./wireExchange.js"
 
@@ -222,8 +222,6 @@ const secretFields: ReadonlySet<string> = new Set([
   "api_key"
 ])
 
-const utf8 = new TextDecoder()
-
 /** The body as text, or `undefined` when it is larger than `maxBytes` (the rest is then not read). */
 const readCapped = (
   response: HttpClientResponse.HttpClientResponse,
@@ -244,16 +242,7 @@ const readCapped = (
         return size <= maxBytes
       }),
       Stream.runDrain,
-      Effect.map(() => {
-        if (size > maxBytes) return undefined
-        const body = new Uint8Array(size)
-        let at = 0
-        for (const chunk of chunks) {
-          body.set(chunk, at)
-          at += chunk.length
-        }
-        return utf8.decode(body)
-      })
+      Effect.map(() => size > maxBytes ? undefined : decodeChunks(chunks, size))
     )
   })
 }
