@@ -182,16 +182,28 @@ describe("TmdbHttpClient", () => {
     20_000
   )
 
-  it.live("a lone 429 is retried alone: the queued requests go on meanwhile, none fails", () =>
+  /**
+   * Ten request tokens at once, two in flight, the first `limited` answers 429 (`Retry-After: 1`): all ten succeed;
+   * the server's log.
+   */
+  const tenTokensAfter = (limited: number) =>
     Effect.gen(function*() {
       const server = yield* FakeTmdb.serve()
       const auth = yield* authOn(server.url, 2)
-      yield* server.fail("GET /3/authentication/token/new", Fault.RateLimited({ retryAfter: 1 }))
+      yield* server.fail(
+        "GET /3/authentication/token/new",
+        ...Array.from({ length: limited }, () => Fault.RateLimited({ retryAfter: 1 }))
+      )
       const tokens = yield* Effect.all(Array.from({ length: 10 }, () => auth.createRequestToken), {
         concurrency: "unbounded"
       })
       expect(tokens).toHaveLength(10)
-      const log = yield* server.requests
+      return yield* server.requests
+    })
+
+  it.live("a lone 429 is retried alone: the queued requests go on meanwhile, none fails", () =>
+    Effect.gen(function*() {
+      const log = yield* tenTokensAfter(1)
       const limited = log.find((r) => r.status === 429)!
       // The nine others were answered before the 429's own second was over: no one waited with it.
       const meanwhile = log.filter((r) => r.status === 200 && DateTime.distance(limited.at, r.at) < 900)
@@ -203,18 +215,8 @@ describe("TmdbHttpClient", () => {
     "429s in a row (a limit confirmed) hold every queued request back for its Retry-After; none fails",
     () =>
       Effect.gen(function*() {
-        const server = yield* FakeTmdb.serve()
-        const auth = yield* authOn(server.url, 2)
         // Five in a row: a limit, while nothing is known of the noise (docs/admission.md).
-        yield* server.fail(
-          "GET /3/authentication/token/new",
-          ...Array.from({ length: 5 }, () => Fault.RateLimited({ retryAfter: 1 }))
-        )
-        const tokens = yield* Effect.all(Array.from({ length: 10 }, () => auth.createRequestToken), {
-          concurrency: "unbounded"
-        })
-        expect(tokens).toHaveLength(10)
-        const log = yield* server.requests
+        const log = yield* tenTokensAfter(5)
         const limited = log.filter((r) => r.status === 429).at(-1)!
         const after = log.filter((r) => DateTime.greaterThan(r.at, limited.at))
         // Answers after the fifth 429 came only once its second was over (one request may have been on the wire).
@@ -224,6 +226,17 @@ describe("TmdbHttpClient", () => {
       }).pipe(Effect.scoped),
     20_000
   )
+
+  /** A TmdbClient over `transport` against a fresh counting server, without retries. */
+  const clientOnCountingServer = <E>(transport: Layer.Layer<HttpClient.HttpClient, E, TmdbConfig>) =>
+    Effect.flatMap(countingServer(0), ({ url }) =>
+      Effect.map(
+        Layer.build(TmdbClient.layer.pipe(
+          Layer.provide(transport),
+          Layer.provide(TmdbConfig.layer({ accessToken: "token", baseUrl: url, retry: { maxRetries: 0 } }))
+        )),
+        Context.get(TmdbClient)
+      ))
 
   for (
     const [name, transport] of [
@@ -236,14 +249,7 @@ describe("TmdbHttpClient", () => {
       `an answer past maxResponseBytes is a MalformedResponse, the rest unread (${name})`,
       () =>
         Effect.gen(function*() {
-          const { url } = yield* countingServer(0)
-          const tmdb = Context.get(
-            yield* Layer.build(TmdbClient.layer.pipe(
-              Layer.provide(transport),
-              Layer.provide(TmdbConfig.layer({ accessToken: "token", baseUrl: url, retry: { maxRetries: 0 } }))
-            )),
-            TmdbClient
-          )
+          const tmdb = yield* clientOnCountingServer(transport)
           const started = Date.now()
           const error = yield* Effect.flip(
             tmdb.request({ method: "GET", path: "/big/50000000", response: Schema.Unknown })
@@ -262,14 +268,7 @@ describe("TmdbHttpClient", () => {
       `a declared content-length past the cap is refused unread; a character split across chunks, a body cut short and an empty answer (${name})`,
       () =>
         Effect.gen(function*() {
-          const { url } = yield* countingServer(0)
-          const tmdb = Context.get(
-            yield* Layer.build(TmdbClient.layer.pipe(
-              Layer.provide(transport),
-              Layer.provide(TmdbConfig.layer({ accessToken: "token", baseUrl: url, retry: { maxRetries: 0 } }))
-            )),
-            TmdbClient
-          )
+          const tmdb = yield* clientOnCountingServer(transport)
           const declared = yield* Effect.flip(
             tmdb.request({ method: "GET", path: "/declared/2000000", response: Schema.Unknown })
           )
