@@ -19,7 +19,7 @@ import { cpus } from "node:os"
 import { fileURLToPath } from "node:url"
 import { Agent, request } from "undici"
 import type * as Lib from "../src/index.js"
-import { AuthService, FakeTmdb, TmdbConfig } from "./built.js"
+import { AuthService, FakeTmdb, TmdbConfig, TmdbHttpClient } from "./built.js"
 
 import { redirectTmdbFetch } from "./redirect-fetch.js"
 
@@ -189,6 +189,11 @@ const clients: Array<{ readonly name: string; readonly flow: Flow; readonly vs?:
   {
     name: "effect-tmdb-auth login, FetchHttpClient",
     flow: await oursFlow(over(FetchHttpClient.layer), true),
+    vs: "platform HttpClient alone, fetch (FetchHttpClient)"
+  },
+  {
+    name: "effect-tmdb-auth login, TmdbHttpClient.layerFetch",
+    flow: await oursFlow(over(TmdbHttpClient.layerFetch), true),
     vs: "fetch, raw"
   }
 ]

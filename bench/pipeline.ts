@@ -7,7 +7,7 @@
  * - the same with the wire schemas (dates, `Redacted` secrets);
  * - AuthService.login (one span, expiry checks, the result classes), with tracing on and off.
  *
- *   npm run bench:pipeline [-- FLOWS]     (default 20000; 32 callers; 3 rounds)
+ *   npm run bench:pipeline [-- FLOWS]     (default 20000; 32 callers; 3 rounds; PIPELINE_ROW=k for row k alone)
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import { Context, Effect, Either, Layer, Schema, Scope } from "effect"
@@ -99,7 +99,7 @@ const threeRequests = <A, I, B, J>(
   )
 }
 const login = on.auth.login({ username: "demo", password: "p" })
-const rows: ReadonlyArray<readonly [string, Effect.Effect<unknown, unknown>]> = [
+const allRows: ReadonlyArray<readonly [string, Effect.Effect<unknown, unknown>]> = [
   ["floor: three stub exchanges in one fiber", floor],
   ["TmdbClient, Schema.Unknown, admission off", threeRequests(off.client, Schema.Unknown, Schema.Unknown)],
   ["TmdbClient, Schema.Unknown, admission on", threeRequests(on.client, Schema.Unknown, Schema.Unknown)],
@@ -107,6 +107,9 @@ const rows: ReadonlyArray<readonly [string, Effect.Effect<unknown, unknown>]> = 
   ["AuthService.login (defaults)", login],
   ["AuthService.login, tracing off", Effect.withTracerEnabled(login, false)]
 ]
+// PIPELINE_ROW=k: only row k (0-based), e.g. under `node --cpu-prof` to profile one layer.
+const only = process.env["PIPELINE_ROW"]
+const rows = only === undefined ? allRows : [allRows[Number(only)]!]
 
 const drive = async (effect: Effect.Effect<unknown, unknown>, flows: number) => {
   let next = 0

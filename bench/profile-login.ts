@@ -3,7 +3,7 @@
  * bench/login.ts, under `node --cpu-prof` (the profile lands in bench/profiles/). Used to find where the time goes
  * before changing the hot path; bench/top-functions.mjs summarises a profile by self time.
  *
- *   npm run bench:profile [-- FLOWS CONCURRENCY TRANSPORT]   (defaults 10000 32 live; TRANSPORT: live | undici | fetch)
+ *   npm run bench:profile [-- FLOWS CONCURRENCY TRANSPORT]   (defaults 10000 32 live; TRANSPORT: live | undici | fetch | layerFetch)
  */
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
@@ -11,7 +11,7 @@ import { type ConfigError, Context, Effect, Exit, Layer, Redacted, Scope } from 
 import { fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import type * as Lib from "../src/index.js"
-import { AuthService, FakeTmdb, TmdbConfig } from "./built.js"
+import { AuthService, FakeTmdb, TmdbConfig, TmdbHttpClient } from "./built.js"
 
 const FLOWS = Number(process.argv[2] ?? 10_000)
 const CONCURRENCY = Number(process.argv[3] ?? 32)
@@ -30,6 +30,8 @@ process.env["TMDB_ACCESS_TOKEN"] = config.accessToken
 process.env["TMDB_BASE_URL"] = config.baseUrl
 const http: Layer.Layer<HttpClient.HttpClient> = TRANSPORT === "fetch"
   ? FetchHttpClient.layer
+  : TRANSPORT === "layerFetch"
+  ? TmdbHttpClient.layerFetch
   : NodeHttpClient.layerUndici
 const live: Layer.Layer<Lib.AuthService, ConfigError.ConfigError> = TRANSPORT === "live"
   ? AuthService.layerLive

@@ -7,14 +7,20 @@
  * forked fibers. `AuthService` behaves the same over any `HttpClient` (the platform's undici and fetch clients, a test
  * client); this one is faster (BENCHMARKS.md).
  *
+ * {@link layerFetch} is the same idea over `fetch`, for browsers, edge runtimes and Node apps that want `fetch`: the
+ * platform's `FetchHttpClient` for anything else, a lean fetch exchange for `TmdbClient`'s own requests.
+ *
  * @since 0.3.0
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import { fetchTransport } from "./internal/fetchExchange.js"
 import { nodeUndici } from "./internal/nodePlatform.js"
 import { type Dispatcher, undiciTransport } from "./internal/undiciExchange.js"
 import { LeanTransportId } from "./internal/wireExchange.js"
@@ -87,3 +93,40 @@ export const layer: Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError, 
     (config) => make({ connections: config.admission === false ? undefined : config.admission.maxInFlight })
   )
 )
+
+/**
+ * The platform's `FetchHttpClient`, with a lean fetch exchange for `TmdbClient`'s own requests: `fetch` called with the
+ * request as built, the body read with its reader and a byte count, the timeout a timer that aborts the fetch; no
+ * per-request `URL`, `Headers` or response objects (over the plain `FetchHttpClient.layer`, a login costs about
+ * twice the CPU: BENCHMARKS.md). For browsers, edge runtimes and any app on `fetch`; nothing Node-only is loaded.
+ *
+ * Both paths use the `FetchHttpClient.Fetch` and `FetchHttpClient.RequestInit` found in the context where the client
+ * is built (else `globalThis.fetch`, looked up at each request); the lean path does not see either when it is provided
+ * only around a single call.
+ *
+ * @since 0.6.0
+ */
+export const makeFetch: Effect.Effect<HttpClient.HttpClient> = Effect.gen(function*() {
+  const fetch = yield* Effect.serviceOption(FetchHttpClient.Fetch)
+  const init = yield* Effect.serviceOption(FetchHttpClient.RequestInit)
+  const client = yield* Effect.provide(HttpClient.HttpClient, FetchHttpClient.layer)
+  const fetchOf = Option.match(fetch, {
+    onNone: () => () => globalThis.fetch,
+    onSome: (f) => () => f
+  })
+  return Object.assign(client, { [LeanTransportId]: fetchTransport(fetchOf, Option.getOrUndefined(init)) })
+})
+
+/**
+ * {@link makeFetch} as a layer: the transport for `AuthService.layer` in a browser or edge app.
+ *
+ * @example
+ * ```ts
+ * const live = AuthService.layer.pipe(
+ *   Layer.provide(TmdbConfig.layer({ accessToken })),
+ *   Layer.provide(TmdbHttpClient.layerFetch)
+ * )
+ * ```
+ * @since 0.6.0
+ */
+export const layerFetch: Layer.Layer<HttpClient.HttpClient> = Layer.effect(HttpClient.HttpClient, makeFetch)

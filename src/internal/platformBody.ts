@@ -27,7 +27,7 @@ interface UndiciSource {
 }
 
 /** The web `Response`, as far as this module reads it (any fetch: the global one, undici's, a polyfill's). */
-interface WebSource {
+export interface WebSource {
   readonly status: number
   readonly headers: { get(name: string): string | null }
   readonly body: ReadableStream<Uint8Array> | null
@@ -141,53 +141,80 @@ const readUndici = (source: UndiciSource, maxBytes: number): Effect.Effect<WireA
   })
 }
 
-/** A web stream: read with its reader; past the cap the reader is cancelled (the fetch ends). */
-const readWeb = (source: WebSource, maxBytes: number): Effect.Effect<WireAnswer, unknown> => {
+/** How a body read by callbacks ends: the answer, or the transport's error (a reset, a body cut short). */
+export type BodyResult = { readonly _tag: "Answer"; readonly answer: WireAnswer } | {
+  readonly _tag: "Failed"
+  readonly error: unknown
+}
+
+/**
+ * A web `Response` read with its reader, `done` called once with the whole answer (or `tooLarge`: past the cap the
+ * reader is cancelled, which ends the fetch). Returns a function that abandons the read (`done` is then not called).
+ * Callback-driven, so that the lean fetch exchange (fetchExchange.ts) and the platform's fetch client share it.
+ */
+export const readWebBody = (
+  source: WebSource,
+  maxBytes: number,
+  done: (result: BodyResult) => void
+): () => void => {
   const status = source.status
   const retryAfter = source.headers.get("retry-after") ?? undefined
   const stream = source.body
-  if (stream === null) return Effect.succeed({ status, retryAfter, text: "" })
+  if (stream === null) {
+    done({ _tag: "Answer", answer: { status, retryAfter, text: "" } })
+    return () => {}
+  }
   // fetch decodes a compressed body, and its content-length counts the compressed bytes: trusted only when plain.
   const encoding = source.headers.get("content-encoding")
   if (
     (encoding === null || encoding === "identity") && declaredTooLarge(source.headers.get("content-length"), maxBytes)
   ) {
     stream.cancel().catch(() => {})
-    return Effect.succeed(tooLarge(status, retryAfter))
+    done({ _tag: "Answer", answer: tooLarge(status, retryAfter) })
+    return () => {}
   }
-  return Effect.async<WireAnswer, unknown>((resume) => {
-    const reader = stream.getReader()
-    const chunks: Array<Uint8Array> = []
-    let size = 0
-    let done = false
-    const fail = (error: unknown) => {
-      if (done) return
-      done = true
-      resume(Effect.fail(error))
+  const reader = stream.getReader()
+  const chunks: Array<Uint8Array> = []
+  let size = 0
+  let over = false
+  const fail = (error: unknown) => {
+    if (over) return
+    over = true
+    done({ _tag: "Failed", error })
+  }
+  const step = (result: ReadableStreamReadResult<Uint8Array>): void => {
+    if (over) return
+    if (result.done) {
+      over = true
+      return done({ _tag: "Answer", answer: { status, retryAfter, text: decodeChunks(chunks, size) } })
     }
-    const step = (result: ReadableStreamReadResult<Uint8Array>): void => {
-      if (done) return
-      if (result.done) {
-        done = true
-        return resume(Effect.sync(() => ({ status, retryAfter, text: decodeChunks(chunks, size) })))
-      }
-      size += result.value.byteLength
-      if (size > maxBytes) {
-        done = true
-        reader.cancel().catch(() => {})
-        return resume(Effect.succeed(tooLarge(status, retryAfter)))
-      }
-      chunks.push(result.value)
-      reader.read().then(step, fail)
-    }
-    reader.read().then(step, fail)
-    return Effect.sync(() => {
-      if (done) return
-      done = true
+    size += result.value.byteLength
+    if (size > maxBytes) {
+      over = true
       reader.cancel().catch(() => {})
-    })
-  })
+      return done({ _tag: "Answer", answer: tooLarge(status, retryAfter) })
+    }
+    chunks.push(result.value)
+    reader.read().then(step, fail)
+  }
+  reader.read().then(step, fail)
+  return () => {
+    if (over) return
+    over = true
+    reader.cancel().catch(() => {})
+  }
 }
+
+/** A web stream, as an effect: interrupting it cancels the reader. */
+const readWeb = (source: WebSource, maxBytes: number): Effect.Effect<WireAnswer, unknown> =>
+  Effect.async<WireAnswer, unknown>((resume) => {
+    const abandon = readWebBody(
+      source,
+      maxBytes,
+      (result) => resume(result._tag === "Answer" ? Effect.succeed(result.answer) : Effect.fail(result.error))
+    )
+    return Effect.sync(abandon)
+  })
 
 /**
  * The whole answer (status, `Retry-After`, the body as text or `tooLarge` past `maxBytes`), read on the platform's

@@ -148,6 +148,38 @@ const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 
 const answered: Outcome = { _tag: "Answered" }
 
+/**
+ * How an exchange ended, as the fused path's transports report it: an `Either` from the lean ones, the fiber's `Exit`
+ * from one over the platform's `HttpClient` (a defect of a custom client stays a defect). Both are effects.
+ */
+type WireResult = Either.Either<WireAnswer, TransportError> | Exit.Exit<WireAnswer, TransportError>
+
+/** The answer of a result, if it is one. */
+const answerOf = (result: WireResult): WireAnswer | undefined =>
+  Either.isEither(result)
+    ? Either.isRight(result) ? result.right : undefined
+    : Exit.isSuccess(result)
+    ? result.value
+    : undefined
+
+/** The failure of a result that is not an answer: the error, or the cause of a defect or interruption. */
+const failureOf = (result: WireResult): unknown =>
+  Either.isEither(result)
+    ? Either.isLeft(result) ? result.left : undefined
+    : Exit.isFailure(result)
+    ? Option.getOrElse(Cause.failureOption(result.cause), () => result.cause)
+    : undefined
+
+/** A transport of the fused path: `done` called once, unless the returned function abandons the request first. */
+type Start = (
+  request: WireRequest,
+  endpoint: string,
+  timeout: Duration.Duration | undefined,
+  done: (result: WireResult) => void
+) => () => void
+
+const MAX_TIMER_MILLIS = 2 ** 31 - 1
+
 /** What the fused path does with a request whose late answer is kept (see `keepingLateAnswer`). */
 interface LateHooks {
   /** How long the caller waits once the request is out. */
@@ -155,7 +187,7 @@ interface LateHooks {
   /** The caller stopped waiting while the request is out. */
   readonly onAbandoned: () => void
   /** The answer (or failure) of a request its caller stopped waiting for. */
-  readonly onLate: (result: Either.Either<WireAnswer, TransportError>) => void
+  readonly onLate: (result: WireResult) => void
 }
 
 /** The fused path hands a request back to the effect path (a wait is due): internal marker, never seen by callers. */
@@ -316,12 +348,8 @@ export const makeClient = (
       description: `no complete answer within ${Duration.format(limit)}`
     })
 
-  /** The exchange over any `HttpClient`, timed by `Effect` (after `limit`). */
-  const overHttpClient = (
-    wire: WireRequest,
-    endpoint: string,
-    limit: Duration.Duration
-  ): Effect.Effect<WireAnswer, TransportError> => {
+  /** The exchange over any `HttpClient`, untimed. */
+  const platformExchange = (wire: WireRequest, endpoint: string): Effect.Effect<WireAnswer, TransportError> => {
     const request = HttpClientRequest.make(wire.method as "GET")(`${wire.origin}${wire.path}`, {
       headers: wire.headers
     })
@@ -339,14 +367,51 @@ export const makeClient = (
           text: text ?? "",
           tooLarge: text === undefined
         })).pipe(Effect.mapError(toTransportError(endpoint)))
-      }),
-      (exchange) =>
-        Effect.clockWith((clock) =>
-          clock === liveClock
-            ? withinOnTimer(exchange, Duration.toMillis(limit), () => timeoutError(endpoint, limit))
-            : Effect.timeoutFail(exchange, { duration: limit, onTimeout: () => timeoutError(endpoint, limit) })
-        )
+      })
     )
+  }
+
+  /** The exchange over any `HttpClient`, timed (after `limit`): by a timer on the live clock, by `Effect` on another. */
+  const overHttpClient = (
+    wire: WireRequest,
+    endpoint: string,
+    limit: Duration.Duration
+  ): Effect.Effect<WireAnswer, TransportError> =>
+    Effect.clockWith((clock) =>
+      clock === liveClock
+        ? withinOnTimer(platformExchange(wire, endpoint), Duration.toMillis(limit), () => timeoutError(endpoint, limit))
+        : Effect.timeoutFail(platformExchange(wire, endpoint), {
+          duration: limit,
+          onTimeout: () => timeoutError(endpoint, limit)
+        })
+    )
+
+  /**
+   * The exchange over any `HttpClient` as a callback, for the fused path: run in a fiber of `runtime` (the caller's),
+   * timed by a timer that interrupts it (the platform then aborts the request); abandoning it interrupts it too.
+   */
+  const platformStart = (runtime: Runtime.Runtime<never>): Start => (wire, endpoint, limit, done) => {
+    const fiber = Runtime.runFork(runtime)(platformExchange(wire, endpoint))
+    let settled = false
+    const millis = limit === undefined ? undefined : Duration.toMillis(limit)
+    const timer = millis === undefined || millis > MAX_TIMER_MILLIS ? undefined : setTimeout(() => {
+      if (settled) return
+      settled = true
+      fiber.unsafeInterruptAsFork(FiberId.none)
+      done(Either.left(timeoutError(endpoint, limit)))
+    }, millis)
+    fiber.addObserver((exit) => {
+      if (settled) return
+      settled = true
+      if (timer !== undefined) clearTimeout(timer)
+      done(exit)
+    })
+    return () => {
+      if (settled) return
+      settled = true
+      if (timer !== undefined) clearTimeout(timer)
+      fiber.unsafeInterruptAsFork(FiberId.none)
+    }
   }
 
   /** The exchange: lean where the client is `TmdbHttpClient`'s and the path is plain, else over the `HttpClient`. */
@@ -425,17 +490,18 @@ export const makeClient = (
   }
 
   /**
-   * The fused path, where everything admission needs is at hand without effects (the lean transport, the in-process
-   * limiter without an explicit limit, the live clock): the permit, the learned rate's slot, the exchange and the
-   * answer's record in one callback-driven effect. A queued request is sent from the `release` that hands it the
+   * The fused path, where everything admission needs is at hand without effects (the in-process limiter without an
+   * explicit limit, the live clock): the permit, the learned rate's slot, the exchange and the answer's record in one
+   * callback-driven effect. The exchange is the lean transport's, or the platform `HttpClient`'s run in a fiber of the
+   * caller's runtime (`platformStart`): either way no gate effects and, for a late answer, no fiber waiting for it. A queued request is sent from the `release` that hands it the
    * permit, without waking its fiber; the fiber is resumed once, with the answer. When the learned rate says to wait
    * (a pause after a 429, or a learned rate), the permit goes back and the request takes the effect path, which waits.
    * Same admission, same FIFO, same records: only cheaper (BENCHMARKS.md).
    */
   const sync = syncAdmissionOf(limiter)
-  const fusedGate = lean !== undefined && inFlight !== undefined && sync !== undefined &&
-      admission !== false && admission.rateLimit === undefined
-    ? { lean, inFlight, sync }
+  const fusedGate = inFlight !== undefined && sync !== undefined && admission !== false &&
+      admission.rateLimit === undefined
+    ? { inFlight, sync }
     : undefined
   const recordNow = (answer: WireAnswer, now: number) =>
     fusedGate?.sync.record(
@@ -443,7 +509,8 @@ export const makeClient = (
       outcomeOf(answer.status, answer.retryAfter, now)
     )
   const fused = (
-    { inFlight: permits, lean: transport, sync: slots }: NonNullable<typeof fusedGate>,
+    { inFlight: permits, sync: slots }: NonNullable<typeof fusedGate>,
+    startExchange: Start,
     clock: Clock.Clock,
     wire: WireRequest,
     endpoint: string,
@@ -468,10 +535,11 @@ export const makeClient = (
         }
         state = "sending"
         if (sent !== undefined) Deferred.unsafeDone(sent, Exit.void)
-        abandon = transport.start(wire, endpoint, limit, (result) => {
+        abandon = startExchange(wire, endpoint, limit, (result) => {
           state = "over"
           if (callerTimer !== undefined) clearTimeout(callerTimer)
-          if (Either.isRight(result)) recordNow(result.right, clock.unsafeCurrentTimeMillis())
+          const answer = answerOf(result)
+          if (answer !== undefined) recordNow(answer, clock.unsafeCurrentTimeMillis())
           permits.release()
           if (abandoned) return late!.onLate(result)
           resume(result)
@@ -531,11 +599,16 @@ export const makeClient = (
   ) =>
     leanPath && fusedGate !== undefined
       ? Effect.clockWith((clock) =>
-        clock === liveClock
-          ? fused(fusedGate, clock, wire, endpoint, limit, sent, late)
-          : late === undefined
-          ? gatedExchange(wire, endpoint, true, limit, sent)
-          : Effect.fail(takeEffectPath)
+        clock !== liveClock
+          ? late === undefined
+            ? gatedExchange(wire, endpoint, true, limit, sent)
+            : Effect.fail(takeEffectPath)
+          : lean !== undefined
+          ? fused(fusedGate, lean.start, clock, wire, endpoint, limit, sent, late)
+          : Effect.flatMap(
+            Effect.runtime<never>(),
+            (runtime) => fused(fusedGate, platformStart(runtime), clock, wire, endpoint, limit, sent, late)
+          )
       )
       : late === undefined
       ? gatedExchange(wire, endpoint, leanPath, limit, sent)
@@ -800,7 +873,8 @@ export const makeClient = (
     // a 404 for the resource it asks for: only the endpoints that name SessionNotFound read 6, 34, 37 as it.
     const allowed: ReadonlyArray<T | "SessionNotFound"> = options.errors ?? []
     const path = `${pathPrefix}${options.path}${query === "" ? "" : `?${query}`}`
-    const leanPath = lean !== undefined && plainPath.test(options.path) && !dotSegment.test(options.path)
+    // The lean transport sends the path as it is: only a plain one. The platform's client normalises any.
+    const leanPath = lean === undefined || (plainPath.test(options.path) && !dotSegment.test(options.path))
     const send = (body: string | undefined, sent?: Deferred.Deferred<void>, lateHooks?: LateHooks) => {
       const wire: WireRequest = {
         method,
@@ -865,9 +939,10 @@ export const makeClient = (
             lateAnswersPending += 1
           },
           onLate: (result) => {
-            const cleanUp = Either.isLeft(result)
-              ? lateUnreadable(late, endpoint, result.left)
-              : Effect.matchEffect(decode(options, endpoint, allowed, result.right), {
+            const answer = answerOf(result)
+            const cleanUp = answer === undefined
+              ? lateUnreadable(late, endpoint, failureOf(result))
+              : Effect.matchEffect(decode(options, endpoint, allowed, answer), {
                 onFailure: (error) => lateUnreadable(late, endpoint, error),
                 onSuccess: (value) => lateCleanup(late, endpoint, value)
               })

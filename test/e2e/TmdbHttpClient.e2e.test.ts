@@ -8,7 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Context, DateTime, Effect, Fiber, Layer, Schema } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
-import { AuthService, TmdbClient, TmdbConfig, TmdbHttpClient } from "../../src/index.js"
+import { AuthService, TmdbClient, TmdbConfig, type TmdbConfigSettings, TmdbHttpClient } from "../../src/index.js"
 import { leanTransportOf } from "../../src/internal/wireExchange.js"
 import { FakeTmdb, Fault } from "../../src/testing/index.js"
 
@@ -227,20 +227,81 @@ describe("TmdbHttpClient", () => {
     20_000
   )
 
+  it.live(
+    "layerFetch: TmdbClient's requests take the lean fetch exchange, with the layer's Fetch and RequestInit; the app's own requests the platform's FetchHttpClient with them too",
+    () =>
+      Effect.gen(function*() {
+        const { url } = yield* countingServer(0)
+        const calls: Array<{ readonly url: string; readonly header: string | null }> = []
+        const counting: typeof globalThis.fetch = (input, init) => {
+          const request = new Request(input, init)
+          calls.push({ url: request.url, header: request.headers.get("x-app") })
+          return globalThis.fetch(input, init)
+        }
+        const transport = TmdbHttpClient.layerFetch.pipe(
+          Layer.provide(Layer.succeed(FetchHttpClient.Fetch, counting)),
+          Layer.provide(Layer.succeed(FetchHttpClient.RequestInit, { headers: { "x-app": "demo" } }))
+        )
+        const http = Context.get(yield* Layer.build(transport), HttpClient.HttpClient)
+        expect(leanTransportOf(http)).toBeDefined()
+        const tmdb = yield* clientOnCountingServer(transport, url)
+        const answer = yield* tmdb.request({ method: "GET", path: "/3/authentication", response: Answer })
+        expect(answer.path).toBe("/3/authentication")
+        const raw = yield* tmdb.httpClient.get("/3/configuration")
+        expect(raw.status).toBe(200)
+        expect(calls.map((c) => [new URL(c.url).pathname, c.header])).toEqual([
+          ["/3/authentication", "demo"],
+          ["/3/configuration", "demo"]
+        ])
+      }).pipe(Effect.scoped),
+    20_000
+  )
+
+  it.live(
+    "layerFetch: a silent server is a Timeout after the configured timeout, and the fetch is aborted",
+    () =>
+      Effect.gen(function*() {
+        const { server, url } = yield* countingServer(30_000)
+        const tmdb = yield* clientOnCountingServer(TmdbHttpClient.layerFetch, url, { timeout: "300 millis" })
+        const error = yield* Effect.flip(
+          tmdb.request({ method: "GET", path: "/3/authentication", response: Answer })
+        )
+        expect(error).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
+        // The aborted fetch closes its connection, long before the server's 30 s answer.
+        const open = Effect.async<number>((resume) => {
+          server.getConnections((_, count) => resume(Effect.succeed(count)))
+        })
+        const deadline = Date.now() + 10_000
+        while ((yield* open) > 0 && Date.now() < deadline) yield* Effect.sleep("20 millis")
+        expect(yield* open).toBe(0)
+      }).pipe(Effect.scoped),
+    20_000
+  )
+
   /** A TmdbClient over `transport` against a fresh counting server, without retries. */
-  const clientOnCountingServer = <E>(transport: Layer.Layer<HttpClient.HttpClient, E, TmdbConfig>) =>
-    Effect.flatMap(countingServer(0), ({ url }) =>
-      Effect.map(
-        Layer.build(TmdbClient.layer.pipe(
-          Layer.provide(transport),
-          Layer.provide(TmdbConfig.layer({ accessToken: "token", baseUrl: url, retry: { maxRetries: 0 } }))
-        )),
-        Context.get(TmdbClient)
-      ))
+  const clientOnCountingServer = <E>(
+    transport: Layer.Layer<HttpClient.HttpClient, E, TmdbConfig>,
+    serverUrl?: string,
+    settings: Partial<TmdbConfigSettings> = {}
+  ) =>
+    Effect.flatMap(
+      serverUrl === undefined ? Effect.map(countingServer(0), (s) => s.url) : Effect.succeed(serverUrl),
+      (url) =>
+        Effect.map(
+          Layer.build(TmdbClient.layer.pipe(
+            Layer.provide(transport),
+            Layer.provide(
+              TmdbConfig.layer({ accessToken: "token", baseUrl: url, retry: { maxRetries: 0 }, ...settings })
+            )
+          )),
+          Context.get(TmdbClient)
+        )
+    )
 
   for (
     const [name, transport] of [
       ["TmdbHttpClient", TmdbHttpClient.layer],
+      ["TmdbHttpClient.layerFetch", TmdbHttpClient.layerFetch],
       ["NodeHttpClient.layerUndici", NodeHttpClient.layerUndici],
       ["FetchHttpClient", FetchHttpClient.layer]
     ] as const

@@ -1,6 +1,6 @@
 /**
  * End to end over real sockets on 127.0.0.1: AuthService and TmdbClient against FakeTmdb.serve on each transport
- * (TmdbHttpClient, the lean one of layerLive; the platform's undici client; FetchHttpClient), with the same
+ * (TmdbHttpClient, the lean one of layerLive; its lean fetch one; the platform's undici client; FetchHttpClient), with the same
  * expectations; and a TMDB client nobody here wrote (@lorenzopant/tmdb) against the same server.
  */
 import { FetchHttpClient, type HttpClient } from "@effect/platform"
@@ -21,6 +21,7 @@ type Transport = Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError, Tmd
 /** Every transport runs the same tests, with the same expectations. */
 const transports: ReadonlyArray<readonly [string, Transport]> = [
   ["TmdbHttpClient (layerLive's)", TmdbHttpClient.layer],
+  ["TmdbHttpClient.layerFetch", TmdbHttpClient.layerFetch],
   ["NodeHttpClient.layerUndici", NodeHttpClient.layerUndici],
   ["FetchHttpClient", FetchHttpClient.layer]
 ]
@@ -172,6 +173,32 @@ for (const [transportName, transport] of transports) {
         expect(Date.now() - started).toBeLessThan(5_000)
         yield* auth.createGuestSession
       }).pipe(Effect.scoped), 20_000)
+
+    it.live(
+      "session/new answered after the timeout: the caller gets Timeout, the late session is deleted",
+      () =>
+        Effect.gen(function*() {
+          const server = yield* FakeTmdb.serve()
+          const auth = yield* authOver(server, { timeout: "300 millis", retry: { maxRestarts: 0 } })
+          // The fake creates the session when the delay is over, as a loaded TMDB would.
+          yield* server.fail("POST /3/authentication/session/new", Fault.Delay({ duration: "1500 millis" }))
+          const error = yield* Effect.flip(auth.login(login))
+          expect(error).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
+          // The request went on; its session, once created, is deleted in the background.
+          const created = (requests: ReadonlyArray<{ readonly path: string; readonly status: number }>) =>
+            requests.some((r) => r.path === "/3/authentication/session/new" && r.status === 200)
+          const deadline = Date.now() + 15_000
+          while (Date.now() < deadline) {
+            const requests = yield* server.requests
+            if (created(requests) && (yield* server.sessions).length === 0) break
+            yield* Effect.sleep("50 millis")
+          }
+          expect(created(yield* server.requests)).toBe(true)
+          expect(yield* server.sessions).toEqual([])
+          expect((yield* server.requests).filter((r) => r.method === "DELETE").map((r) => r.status)).toEqual([200])
+        }).pipe(Effect.scoped),
+      30_000
+    )
 
     it.live("logs in with the API key (api_key in the query, never in a span or error)", () =>
       Effect.gen(function*() {
