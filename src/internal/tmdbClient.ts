@@ -122,7 +122,8 @@ const badPath = (path: string) => !path.startsWith("/") || path.includes("#")
 const withinOnTimer = <A, E, E2>(effect: Effect.Effect<A, E>, millis: number, onTimeout: () => E2) =>
   Effect.flatMap(Effect.runtime<never>(), (runtime) =>
     Effect.async<A, E | E2>((resume) => {
-      const fiber = Runtime.runFork(runtime)(effect)
+      // Interruptible even when the caller is not (a finalizer's delete): the timer must be able to abort it.
+      const fiber = Runtime.runFork(runtime)(Effect.interruptible(effect))
       let settled = false
       const timer = setTimeout(() => {
         if (settled) return
@@ -391,7 +392,8 @@ export const makeClient = (
    * timed by a timer that interrupts it (the platform then aborts the request); abandoning it interrupts it too.
    */
   const platformStart = (runtime: Runtime.Runtime<never>): Start => (wire, endpoint, limit, done) => {
-    const fiber = Runtime.runFork(runtime)(platformExchange(wire, endpoint))
+    // Interruptible even when the caller is not (a finalizer's delete): the timer must be able to abort it.
+    const fiber = Runtime.runFork(runtime)(Effect.interruptible(platformExchange(wire, endpoint)))
     let settled = false
     const millis = limit === undefined ? undefined : Duration.toMillis(limit)
     const timer = millis === undefined || millis > MAX_TIMER_MILLIS ? undefined : setTimeout(() => {

@@ -326,6 +326,27 @@ describe("TmdbHttpClient", () => {
     )
 
     it.live(
+      `a request timed out where the caller is uninterruptible (a finalizer's) is still aborted (${name})`,
+      () =>
+        Effect.gen(function*() {
+          const { server, url } = yield* countingServer(30_000)
+          const tmdb = yield* clientOnCountingServer(transport, url, { timeout: "300 millis" })
+          const error = yield* Effect.flip(
+            Effect.uninterruptible(tmdb.request({ method: "GET", path: "/3/authentication", response: Answer }))
+          )
+          expect(error).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
+          // The request is aborted: its connection closes long before the server's 30 s answer.
+          const open = Effect.async<number>((resume) => {
+            server.getConnections((_, count) => resume(Effect.succeed(count)))
+          })
+          const deadline = Date.now() + 10_000
+          while ((yield* open) > 0 && Date.now() < deadline) yield* Effect.sleep("20 millis")
+          expect(yield* open).toBe(0)
+        }).pipe(Effect.scoped),
+      20_000
+    )
+
+    it.live(
       `a declared content-length past the cap is refused unread; a character split across chunks, a body cut short and an empty answer (${name})`,
       () =>
         Effect.gen(function*() {
