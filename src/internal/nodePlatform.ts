@@ -21,7 +21,7 @@ const install = "npm install @effect/platform-node@^0.108"
 /** Why loading failed, in one sentence that says what to do. */
 export const missingMessage = (feature: string) =>
   `${feature} runs on Node and needs the optional peer dependency @effect/platform-node: ${install}` +
-  " (in a browser or edge app, use AuthService.layer with FetchHttpClient.layer instead)"
+  " (in a browser or edge app, use AuthService.layer with TmdbHttpClient.layerFetch or FetchHttpClient.layer instead)"
 
 const load = <M>(specifier: string, feature: string): Effect.Effect<M, string> =>
   Effect.tryPromise({
