@@ -28,6 +28,19 @@ export default tseslint.config(
     }
   },
   {
+    // core/ is plain TypeScript that both lines (Effect 3 at the root, Effect 4 in effect4/) compile in: no Effect,
+    // and nothing of either line.
+    files: ["core/**/*.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        patterns: [
+          { group: ["effect", "effect/*", "@effect/*"], message: "core/ is plain TypeScript: no Effect import." },
+          { group: ["**/src/*", "**/effect4/*"], message: "core/ is shared by both lines: it imports neither." }
+        ]
+      }]
+    }
+  },
+  {
     files: ["**/*.mjs"],
     languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } }
   }

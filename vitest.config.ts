@@ -13,7 +13,7 @@ export default defineConfig({
     ]
   },
   test: {
-    include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
+    include: ["test/**/*.test.ts", "examples/**/*.test.ts", "core/test/**/*.test.ts"],
     // Installs the real components the tests need (redis-server) where missing, or stops with one sentence.
     globalSetup: ["test/support/provision.ts"]
   }

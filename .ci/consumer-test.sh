@@ -36,6 +36,8 @@ new_project node-app
 line=$(readme_line node)
 echo "\$ ${line/$work\//}"
 bash -c "$line --no-audit --no-fund --loglevel=error"
+# core/ is compiled into dist/core: no import of the installed package may leave it or miss its file.
+node "$root/scripts/check-pack-imports.mjs" node_modules/effect-tmdb-auth
 npm install --no-audit --no-fund --loglevel=error --save-dev "@types/node@$(version @types/node)" \
   "typescript@$(version typescript)" "@types/ws@^8"
 cat > tsconfig.json <<'JSON'

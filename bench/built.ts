@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 
-const root = new URL("../dist/", import.meta.url)
+const root = new URL("../dist/src/", import.meta.url)
 if (!existsSync(fileURLToPath(new URL("index.js", root)))) {
   throw new Error("dist/ is missing: run `npm run build` first (npm run bench does)")
 }

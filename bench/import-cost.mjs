@@ -29,10 +29,13 @@ if (baseline !== undefined) {
     cwd: worktree,
     stdio: "inherit"
   })
-  targets.push({ label: `effect-tmdb-auth at ${baseline}`, entry: join(worktree, "dist/index.js") })
+  targets.push({
+    label: `effect-tmdb-auth at ${baseline}`,
+    entry: join(worktree, existsSync(join(worktree, "dist/src/index.js")) ? "dist/src/index.js" : "dist/index.js")
+  })
 }
-const current = join(root, "dist/index.js")
-if (!existsSync(current)) throw new Error("dist/index.js is missing: run `npm run build` first")
+const current = join(root, "dist/src/index.js")
+if (!existsSync(current)) throw new Error("dist/src/index.js is missing: run `npm run build` first")
 targets.push({ label: "effect-tmdb-auth, this build", entry: current })
 
 const probe = (entry) => `

@@ -4,7 +4,7 @@
 // listening; answers "counters" over IPC with the answers per status, and stops on "stop".
 //   node bench/limits-server.mjs LIMIT [RANDOM_429 [LATENCY_MS]]   (started by bench/limits.ts with an IPC channel)
 import { Effect, Exit, Scope } from "effect"
-import { FakeTmdb } from "../dist/testing/index.js"
+import { FakeTmdb } from "../dist/src/testing/index.js"
 
 const limit = Number(process.argv[2] ?? "50")
 const random429 = Number(process.argv[3] ?? "0")

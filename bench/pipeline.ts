@@ -16,7 +16,7 @@ import type * as WireModule from "../src/internal/wire.js"
 import type * as WireExchange from "../src/internal/wireExchange.js"
 import { AuthService, TmdbClient, TmdbConfig } from "./built.js"
 
-const dist = new URL("../dist/internal/", import.meta.url)
+const dist = new URL("../dist/src/internal/", import.meta.url)
 const { LeanTransportId } = (await import(new URL("wireExchange.js", dist).href)) as typeof WireExchange
 const Wire = (await import(new URL("wire.js", dist).href)) as typeof WireModule
 

@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
+import { type FailureFacts, retryableWhenRepeatable } from "../core/errorTable.js"
 import type { RetryableError } from "./TmdbError.js"
 
 /**
@@ -130,25 +131,4 @@ export const isRetryable = (method: string, error: { readonly _tag: string }): e
 export const isRetryableWhenRepeatable = (
   repeatable: boolean,
   error: { readonly _tag: string }
-): error is RetryableError => {
-  switch (error._tag) {
-    case "RateLimited":
-      return true
-    case "TmdbUnavailable": {
-      const { httpStatus, statusCode } = error as RetryableError & { readonly _tag: "TmdbUnavailable" }
-      return repeatable || (httpStatus === 503 && (statusCode === 9 || statusCode === 46))
-    }
-    case "TransportError": {
-      // A bad base URL or an unencodable body fails the same way every time: never retried.
-      const { reason } = error as RetryableError & { readonly _tag: "TransportError" }
-      return repeatable && (reason === "Transport" || reason === "Timeout")
-    }
-    case "MalformedResponse": {
-      // A garbled or undecodable success: asking again is safe only where repeating is.
-      const { httpStatus } = error as RetryableError & { readonly _tag: "MalformedResponse" }
-      return repeatable && httpStatus >= 200 && httpStatus < 300
-    }
-    default:
-      return false
-  }
-}
+): error is RetryableError => retryableWhenRepeatable(repeatable, error as FailureFacts)

@@ -8,8 +8,8 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { describeCause } from "../../core/scrub.js"
 import { TransportError } from "../TmdbError.js"
-import { describeCause } from "./describe.js"
 import { readWebBody, type WebSource } from "./platformBody.js"
 import type { LeanTransport, WireAnswer, WireRequest } from "./wireExchange.js"
 

@@ -30,6 +30,8 @@ import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { retryAfterMillis } from "../../core/retryAfter.js"
+import { describeCause, scrub, scrubSecrets } from "../../core/scrub.js"
 import { isRetryableWhenRepeatable } from "../RetryPolicy.js"
 import { GuestSession, Session } from "../Session.js"
 import type { TmdbClientRequest, TmdbClientRequestFn, TmdbClientShape } from "../TmdbClient.js"
@@ -37,7 +39,6 @@ import { defaultLateAnswerGrace, defaultMaxResponseBytes, type TmdbConfigShape }
 import type { RequestError, RetryableError, SessionNotFound } from "../TmdbError.js"
 import { MalformedResponse, TransportError } from "../TmdbError.js"
 import { type LimiterShape, type Outcome, syncAdmissionOf } from "./admission.js"
-import { describeCause, scrub, scrubSecrets } from "./describe.js"
 import type { ErrorOf, SpecificTag } from "./errorTable.js"
 import { fromAnswer } from "./errorTable.js"
 import { InFlightGate, type Waiter } from "./inFlightGate.js"
@@ -62,27 +63,13 @@ const bodyError = (endpoint: string) => (cause: unknown): TransportError => {
   return new TransportError({ reason: "Transport", endpoint, ...(description === undefined ? {} : { description }) })
 }
 
-/** The three HTTP-date forms (RFC 9110 5.6.7): IMF-fixdate, and the obsolete RFC 850 and asctime forms. */
-const httpDate =
-  /^(?:[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]{6,9}, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/
-
 /**
- * `Retry-After` (RFC 9110 10.2.3): a non-negative number of seconds (a decimal is accepted), or an HTTP date (one in
- * the past means no wait). Anything else, a negative number or garbage, is ignored: `undefined`, and the backoff
- * applies. Callers cap the wait.
+ * `Retry-After` as a `Duration` (core/retryAfter.ts): seconds or an HTTP date; anything else `undefined`, and the
+ * backoff applies. Callers cap the wait.
  */
 export const parseRetryAfter = (header: string | undefined, nowMillis: number): Duration.Duration | undefined => {
-  if (header === undefined) return undefined
-  const trimmed = header.trim()
-  if (/^\d+(\.\d+)?$/.test(trimmed)) {
-    const seconds = Number(trimmed)
-    // More digits than a number holds: no wait anyone could honour; ignored like garbage.
-    return Number.isFinite(seconds) ? Duration.seconds(seconds) : undefined
-  }
-  if (!httpDate.test(trimmed)) return undefined
-  // The asctime form carries no zone: it is GMT.
-  const at = Date.parse(trimmed.endsWith("GMT") ? trimmed : `${trimmed} GMT`)
-  return Number.isNaN(at) ? undefined : Duration.millis(Math.max(0, at - nowMillis))
+  const millis = retryAfterMillis(header, nowMillis)
+  return millis === undefined ? undefined : Duration.millis(millis)
 }
 
 /** The body as JSON, or `noJson` when it is not JSON. */

@@ -7,8 +7,8 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { describeCause } from "../../core/scrub.js"
 import { TransportError } from "../TmdbError.js"
-import { describeCause } from "./describe.js"
 import type { LeanTransport, WireAnswer, WireRequest } from "./wireExchange.js"
 
 /** The part of undici's `Dispatcher` API used here (its types are not imported: undici is not our dependency). */

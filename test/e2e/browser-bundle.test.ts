@@ -29,7 +29,7 @@ beforeAll(async () => {
     format: "esm",
     write: false,
     logLevel: "silent",
-    alias: { "effect-tmdb-auth": join(root, "dist/index.js") },
+    alias: { "effect-tmdb-auth": join(root, "dist/src/index.js") },
     // A browser app does not install the optional Node peer: make sure nothing reaches for it.
     plugins: [{
       name: "no-platform-node",

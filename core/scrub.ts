@@ -1,4 +1,4 @@
-/** Text of transport failures for error messages, with anything that may hold a secret taken out. */
+/** Text of transport failures and of server messages for error messages, with anything that may hold a secret taken out. */
 
 const urlPattern = /\b[a-z][a-z0-9+.-]*:\/\/\S+/gi
 const secretParams = /\b(api_key|session_id|guest_session_id)=[^&\s)]+/gi
