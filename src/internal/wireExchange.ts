@@ -4,9 +4,12 @@
  * of `TmdbHttpClient` carries it without the platform's per-request objects (`LeanExchange`).
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
-import type * as Either from "effect/Either"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import type { TransportError } from "../TmdbError.js"
 
 /** A request, fully built: `path` is the URL's path and query, to be sent to `origin`. */
@@ -57,3 +60,33 @@ export const LeanTransportId: unique symbol = Symbol.for("effect-tmdb-auth/LeanT
 /** The lean transport of a client built by `TmdbHttpClient`, if `client` is one (not a wrapper of one). */
 export const leanTransportOf = (client: HttpClient.HttpClient): LeanTransport | undefined =>
   (client as { readonly [LeanTransportId]?: LeanTransport })[LeanTransportId]
+
+/**
+ * How an exchange ended, as the fused path's transports report it: an `Either` from the lean ones, the fiber's `Exit`
+ * from one over the platform's `HttpClient` (a defect of a custom client stays a defect). Both are effects.
+ */
+export type WireResult = Either.Either<WireAnswer, TransportError> | Exit.Exit<WireAnswer, TransportError>
+
+/** The answer of a result, if it is one. */
+export const answerOf = (result: WireResult): WireAnswer | undefined =>
+  Either.isEither(result)
+    ? Either.isRight(result) ? result.right : undefined
+    : Exit.isSuccess(result)
+    ? result.value
+    : undefined
+
+/** The failure of a result that is not an answer: the error, or the cause of a defect or interruption. */
+export const failureOf = (result: WireResult): unknown =>
+  Either.isEither(result)
+    ? Either.isLeft(result) ? result.left : undefined
+    : Exit.isFailure(result)
+    ? Option.getOrElse(Cause.failureOption(result.cause), () => result.cause)
+    : undefined
+
+/** A transport of the fused path: `done` called once, unless the returned function abandons the request first. */
+export type Start = (
+  request: WireRequest,
+  endpoint: string,
+  timeout: Duration.Duration | undefined,
+  done: (result: WireResult) => void
+) => () => void
