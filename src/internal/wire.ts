@@ -2,6 +2,7 @@
 import * as DateTime from "effect/DateTime"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { formatTmdbDate } from "../../core/tmdbDate.js"
 
 const tmdbDateTime = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) UTC$/
 
@@ -19,10 +20,7 @@ export const TmdbDateTime = Schema.transformOrFail(Schema.String, Schema.DateTim
   encode: (dateTime) => ParseResult.succeed(formatTmdbDate(DateTime.toEpochMillis(dateTime)))
 })
 
-/** Formats epoch milliseconds as TMDB does: `2016-08-26 17:04:39 UTC`. */
-export function formatTmdbDate(epochMillis: number): string {
-  return `${new Date(epochMillis).toISOString().slice(0, 19).replace("T", " ")} UTC`
-}
+export { formatTmdbDate } from "../../core/tmdbDate.js"
 
 const Secret = Schema.Redacted(Schema.String)
 
