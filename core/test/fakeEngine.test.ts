@@ -30,7 +30,9 @@ describe("FakeEngine", () => {
     const login = { username: "demo", password: "demo-password", request_token: token }
     expect(json(answer(fake.handle(request("POST", "/3/authentication/token/validate_with_login", login), 1))).status)
       .toBe(200)
-    const session = json(answer(fake.handle(request("POST", "/3/authentication/session/new", { request_token: token }), 2)))
+    const session = json(
+      answer(fake.handle(request("POST", "/3/authentication/session/new", { request_token: token }), 2))
+    )
     expect(session.status).toBe(200)
     expect(fake.state.liveSessions()).toHaveLength(1)
     const id = session.body["session_id"]
