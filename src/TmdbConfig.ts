@@ -1,6 +1,10 @@
 /**
  * The application's TMDB credential and the client's settings, checked when the layer is built.
  *
+ * Over 500 lines, on purpose: one concept, the settings, each documented where it is declared (the public types with
+ * their defaults), checked (a check per setting, naming it and the fix) and read (from code or from `Config`); a split
+ * would put a setting's declaration, check and variable in different files.
+ *
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
