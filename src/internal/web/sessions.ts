@@ -12,10 +12,10 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Encoding from "effect/Encoding"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { seal, unseal } from "../../../core/webCrypto.js"
 import { Account } from "../../Account.js"
 import type { AuthServiceShape } from "../../AuthService.js"
 import { Session } from "../../Session.js"
@@ -51,8 +51,6 @@ const MAX_BUCKETS = 60 * 24 * 62
 
 const accountSet = (accountId: number) => `account:${accountId}`
 const storeKey = (hash: string) => `session:${hash}`
-const encoder = new TextEncoder()
-const decoder = new TextDecoder()
 
 /** What the store holds for one cookie, as far as it can be read. */
 type Read =
@@ -107,41 +105,10 @@ export const makeSessions = (
 
   // At rest ---------------------------------------------------------------------------------------------------
 
-  const encrypt = (hash: string, sessionId: string) =>
-    Effect.promise(async () => {
-      const iv = globalThis.crypto.getRandomValues(new Uint8Array(12))
-      const sealed = await globalThis.crypto.subtle.encrypt(
-        { name: "AES-GCM", iv, additionalData: encoder.encode(hash) },
-        atRest[0]!,
-        encoder.encode(sessionId)
-      )
-      const bytes = new Uint8Array(12 + sealed.byteLength)
-      bytes.set(iv)
-      bytes.set(new Uint8Array(sealed), 12)
-      return Encoding.encodeBase64Url(bytes)
-    })
+  const encrypt = (hash: string, sessionId: string) => Effect.promise(() => seal(atRest[0]!, hash, sessionId))
 
-  const decrypt = (hash: string, k: string): Effect.Effect<Option.Option<string>> => {
-    const bytes = Encoding.decodeBase64Url(k)
-    if (Either.isLeft(bytes) || bytes.right.length < 12 + 16) return Effect.succeedNone
-    const iv = bytes.right.slice(0, 12)
-    const sealed = bytes.right.slice(12)
-    return Effect.promise(async () => {
-      for (const key of atRest) {
-        try {
-          const plain = await globalThis.crypto.subtle.decrypt(
-            { name: "AES-GCM", iv, additionalData: encoder.encode(hash) },
-            key,
-            sealed
-          )
-          return Option.some(decoder.decode(plain))
-        } catch {
-          // Another key's entry, or tampered: the next key, else none.
-        }
-      }
-      return Option.none()
-    })
-  }
+  const decrypt = (hash: string, k: string): Effect.Effect<Option.Option<string>> =>
+    Effect.map(Effect.promise(() => unseal(atRest, hash, k)), Option.fromNullable)
 
   // Entries and indexes -----------------------------------------------------------------------------------------
 
