@@ -44,11 +44,14 @@ export type Outcome =
   | { readonly _tag: "Reset" }
 
 /** A request to a route of the app's own. */
-export interface CustomRequest {
+export interface FakeRouteRequest {
   readonly method: string
+  /** The path as received, e.g. `/3/account/1000/watchlist/movies`. */
   readonly path: string
+  /** The values of the route's `:name` segments. */
   readonly params: Readonly<Record<string, string>>
   readonly query: URLSearchParams
+  /** The JSON body, or undefined without one. (A body that is not a JSON object is answered 400, code 47.) */
   readonly body: Readonly<Record<string, unknown>> | undefined
   readonly headers: Readonly<Record<string, string | undefined>>
 }
@@ -63,8 +66,8 @@ export interface CustomState {
   readonly user: (username: string) => FakeUser | undefined
 }
 
-/** What a route of the app's own answers. */
-export interface CustomResponse {
+/** What a route of the app's own answers: a status (default 200), a JSON body, extra headers. */
+export interface FakeResponse {
   readonly status?: number | undefined
   readonly body: unknown
   readonly headers?: Readonly<Record<string, string>> | undefined
@@ -77,9 +80,9 @@ export type Step<H> =
   | {
     readonly _tag: "Custom"
     readonly handler: H
-    readonly request: CustomRequest
+    readonly request: FakeRouteRequest
     readonly state: CustomState
-    readonly resume: (response: CustomResponse) => Outcome
+    readonly resume: (response: FakeResponse) => Outcome
   }
 
 /** The engine's options: the state's, the credentials it accepts, the limit, the faults, the app's routes. */
@@ -230,7 +233,7 @@ export class FakeEngine<H> {
     if (answer instanceof Answer) return answered(this.finish(request, now, answer, fault))
     return {
       ...answer,
-      resume: (response: CustomResponse) => this.finish(request, now, answer.resume(response), fault)
+      resume: (response: FakeResponse) => this.finish(request, now, answer.resume(response), fault)
     }
   }
 
@@ -319,7 +322,7 @@ export class FakeEngine<H> {
   ):
     | Answer
     | Omit<Extract<Step<H>, { readonly _tag: "Custom" }>, "resume"> & {
-      readonly resume: (response: CustomResponse) => Answer
+      readonly resume: (response: FakeResponse) => Answer
     }
   {
     const { method } = request

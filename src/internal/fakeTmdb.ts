@@ -15,6 +15,8 @@ import { failure, type IncomingRequest } from "../../core/fake/answers.js"
 import {
   type CustomState,
   FakeEngine,
+  type FakeResponse,
+  type FakeRouteRequest,
   type LoggedRequest as CoreLoggedRequest,
   type Outcome,
   type RouteCount,
@@ -30,7 +32,7 @@ import {
   V4_TOKEN_LIFETIME_MILLIS
 } from "../../core/fake/state.js"
 
-export type { ControlRefusal, FakeUser, IncomingRequest, Outcome, Route, RouteCount }
+export type { ControlRefusal, FakeResponse, FakeRouteRequest, FakeUser, IncomingRequest, Outcome, Route, RouteCount }
 export { defaults }
 
 /** A fault the fake injects in place of (or around) a normal answer. */
@@ -116,19 +118,6 @@ export interface FakeTmdbOptions {
   readonly maxLoggedRequests?: number
 }
 
-/** A request to a route of the app's own (see {@link FakeTmdbOptions.routes}). */
-export interface FakeRouteRequest {
-  readonly method: string
-  /** The path as received, e.g. `/3/account/1000/watchlist/movies`. */
-  readonly path: string
-  /** The values of the route's `:name` segments. */
-  readonly params: Readonly<Record<string, string>>
-  readonly query: URLSearchParams
-  /** The JSON body, or undefined without one. (A body that is not a JSON object is answered 400, code 47.) */
-  readonly body: Readonly<Record<string, unknown>> | undefined
-  readonly headers: Readonly<Record<string, string | undefined>>
-}
-
 /** The fake's state as a route of the app's own sees it. */
 export interface FakeState {
   /** The fake's clock (Effect's `Clock`, plus what the control API's `clock` moved). */
@@ -141,13 +130,6 @@ export interface FakeState {
   readonly guestSession: (guestSessionId: string | null | undefined) => boolean
   /** An account, by username. */
   readonly user: (username: string) => FakeUser | undefined
-}
-
-/** What a route of the app's own answers: a status (default 200), a JSON body, extra headers. */
-export interface FakeResponse {
-  readonly status?: number
-  readonly body: unknown
-  readonly headers?: Readonly<Record<string, string>>
 }
 
 /** A route of the app's own. */

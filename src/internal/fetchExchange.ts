@@ -5,18 +5,22 @@
  * in an effect of its own; alone it costs about twice what `fetch` does for the same three requests of a login, so a
  * library over it cannot come near `fetch`'s speed (issue 21, BENCHMARKS.md).
  */
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { describeCause } from "../../core/scrub.js"
-import { TransportError } from "../TmdbError.js"
+import type { TransportError } from "../TmdbError.js"
 import { readWebBody, type WebSource } from "./platformBody.js"
-import type { LeanTransport, WireAnswer, WireRequest } from "./wireExchange.js"
+import {
+  type LeanTransport,
+  timeoutError,
+  timerMillis,
+  transportError,
+  type WireAnswer,
+  type WireRequest
+} from "./wireExchange.js"
 
 /** The `fetch` a request uses: looked up when it is sent (the global one may be replaced meanwhile, as in tests). */
 export type FetchOf = () => typeof globalThis.fetch
-
-const MAX_TIMER_MILLIS = 2 ** 31 - 1
 
 /** `init`'s headers as a record (lower-case names), under which each request's own headers go. */
 const headersOf = (init: RequestInit | undefined): Readonly<Record<string, string>> | undefined => {
@@ -52,12 +56,7 @@ const startFetch = (
     if (timer !== undefined) clearTimeout(timer)
     done(result)
   }
-  const failed = (error: unknown) => {
-    const description = describeCause(error)
-    settle(Either.left(
-      new TransportError({ reason: "Transport", endpoint, ...(description === undefined ? {} : { description }) })
-    ))
-  }
+  const failed = (error: unknown) => settle(Either.left(transportError(endpoint, error)))
   let response: Promise<Response>
   try {
     response = fetchOf()(`${request.origin}${request.path}`, {
@@ -82,17 +81,10 @@ const startFetch = (
       else failed(result.error)
     })
   }, failed)
-  const millis = timeout === undefined ? undefined : Duration.toMillis(timeout)
-  // A timer only for a finite timeout that setTimeout can hold (about 24.8 days).
-  if (millis !== undefined && millis <= MAX_TIMER_MILLIS && !settled) {
+  const millis = timerMillis(timeout)
+  if (millis !== undefined && !settled) {
     timer = setTimeout(() => {
-      settle(Either.left(
-        new TransportError({
-          reason: "Timeout",
-          endpoint,
-          description: `no complete answer within ${Duration.format(timeout!)}`
-        })
-      ))
+      settle(Either.left(timeoutError(endpoint, timeout!)))
       abandonBody?.()
       controller.abort()
     }, millis)

@@ -20,7 +20,7 @@ import * as Stream from "effect/Stream"
 import { describeCause, scrub } from "../../core/scrub.js"
 import { TransportError } from "../TmdbError.js"
 import { decodeChunks, readPlatformAnswer } from "./platformBody.js"
-import type { Start, WireAnswer, WireRequest } from "./wireExchange.js"
+import { type Start, timerMillis, transportError, type WireAnswer, type WireRequest } from "./wireExchange.js"
 
 export const toTransportError = (endpoint: string) => (error: HttpClientError.HttpClientError): TransportError => {
   const description = error.description === undefined ? describeCause(error.cause) : scrub(error.description)
@@ -32,10 +32,7 @@ export const toTransportError = (endpoint: string) => (error: HttpClientError.Ht
 }
 
 /** A body that could not be read to its end (a reset, an answer cut short). */
-const bodyError = (endpoint: string) => (cause: unknown): TransportError => {
-  const description = describeCause(cause)
-  return new TransportError({ reason: "Transport", endpoint, ...(description === undefined ? {} : { description }) })
-}
+const bodyError = (endpoint: string) => (cause: unknown): TransportError => transportError(endpoint, cause)
 
 /**
  * `effect` within `millis` of the wall clock: one fiber and a timer, which interrupts it (the platform then aborts
@@ -69,9 +66,6 @@ const withinOnTimer = <A, E, E2>(effect: Effect.Effect<A, E>, millis: number, on
 
 /** The live clock: with it, the lean exchange times itself; with any other (`TestClock`), `Effect` does. */
 export const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
-
-/** The longest delay `setTimeout` holds (about 24.8 days): a longer timeout gets no timer. */
-export const MAX_TIMER_MILLIS = 2 ** 31 - 1
 
 /** The body as text, or `undefined` when it is larger than `maxBytes` (the rest is then not read). */
 const readCapped = (
@@ -149,8 +143,8 @@ export const makePlatformExchange = (
     // Interruptible even when the caller is not (a finalizer's delete): the timer must be able to abort it.
     const fiber = Runtime.runFork(runtime)(Effect.interruptible(exchange(wire, endpoint)))
     let settled = false
-    const millis = limit === undefined ? undefined : Duration.toMillis(limit)
-    const timer = millis === undefined || millis > MAX_TIMER_MILLIS ? undefined : setTimeout(() => {
+    const millis = timerMillis(limit)
+    const timer = millis === undefined ? undefined : setTimeout(() => {
       if (settled) return
       settled = true
       fiber.unsafeInterruptAsFork(FiberId.none)

@@ -37,7 +37,14 @@ import { isTakeEffectPath, type LateHooks, makeFused, takeEffectPath } from "./f
 import { InFlightGate } from "./inFlightGate.js"
 import { type LateAnswer, makeLateAnswers, MAX_LATE_ANSWERS } from "./lateAnswers.js"
 import { liveClock, makePlatformExchange } from "./platformExchange.js"
-import { answerOf, failureOf, leanTransportOf, type WireAnswer, type WireRequest } from "./wireExchange.js"
+import {
+  answerOf,
+  failureOf,
+  leanTransportOf,
+  timeoutError as timeoutAfter,
+  type WireAnswer,
+  type WireRequest
+} from "./wireExchange.js"
 
 export { parseRetryAfter } from "./answers.js"
 export type { LateAnswer } from "./lateAnswers.js"
@@ -130,12 +137,7 @@ export const makeClient = (
     })
   )
 
-  const timeoutError = (endpoint: string, limit: Duration.Duration = timeout) =>
-    new TransportError({
-      reason: "Timeout",
-      endpoint,
-      description: `no complete answer within ${Duration.format(limit)}`
-    })
+  const timeoutError = (endpoint: string, limit: Duration.Duration = timeout) => timeoutAfter(endpoint, limit)
 
   const platform = makePlatformExchange(untraced, timeoutError)
   const overHttpClient = platform.timed

@@ -4,12 +4,18 @@
  * a `URL`, a response stream and a response object per request, and forks nothing less than `Effect.timeoutFail` asks;
  * BENCHMARKS.md has the figures.
  */
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { describeCause } from "../../core/scrub.js"
-import { TransportError } from "../TmdbError.js"
-import type { LeanTransport, WireAnswer, WireRequest } from "./wireExchange.js"
+import type { TransportError } from "../TmdbError.js"
+import {
+  type LeanTransport,
+  timeoutError,
+  timerMillis,
+  transportError,
+  type WireAnswer,
+  type WireRequest
+} from "./wireExchange.js"
 
 /** The part of undici's `Dispatcher` API used here (its types are not imported: undici is not our dependency). */
 export interface Dispatcher {
@@ -102,24 +108,14 @@ export const startExchange = (
       },
       onResponseError(_, error) {
         if (error === abandoned) return
-        const description = describeCause(error)
-        settle(Either.left(
-          new TransportError({ reason: "Transport", endpoint, ...(description === undefined ? {} : { description }) })
-        ))
+        settle(Either.left(transportError(endpoint, error)))
       }
     }
   )
-  const millis = timeout === undefined ? undefined : Duration.toMillis(timeout)
-  // A timer only for a finite timeout that setTimeout can hold (about 24.8 days).
-  if (millis !== undefined && millis <= MAX_TIMER_MILLIS && !settled) {
+  const millis = timerMillis(timeout)
+  if (millis !== undefined && !settled) {
     timer = setTimeout(() => {
-      settle(Either.left(
-        new TransportError({
-          reason: "Timeout",
-          endpoint,
-          description: `no complete answer within ${Duration.format(timeout!)}`
-        })
-      ))
+      settle(Either.left(timeoutError(endpoint, timeout!)))
       controller?.abort(abandoned)
     }, millis)
   }
@@ -129,8 +125,6 @@ export const startExchange = (
     controller?.abort(abandoned)
   }
 }
-
-const MAX_TIMER_MILLIS = 2 ** 31 - 1
 
 /** The lean transport over `dispatcher` (an undici `Agent` of `TmdbHttpClient`). */
 export const undiciTransport = (dispatcher: Dispatcher): LeanTransport => ({

@@ -5,12 +5,13 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Cause from "effect/Cause"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import type { TransportError } from "../TmdbError.js"
+import { describeCause } from "../../core/scrub.js"
+import { TransportError } from "../TmdbError.js"
 
 /** A request, fully built: `path` is the URL's path and query, to be sent to `origin`. */
 export interface WireRequest {
@@ -90,3 +91,23 @@ export type Start = (
   timeout: Duration.Duration | undefined,
   done: (result: WireResult) => void
 ) => () => void
+
+/** The millis of a timer for `timeout`, or undefined: none asked, or longer than `setTimeout` holds (about 24.8 days). */
+export const timerMillis = (timeout: Duration.Duration | undefined): number | undefined => {
+  const millis = timeout === undefined ? undefined : Duration.toMillis(timeout)
+  return millis !== undefined && millis <= 2 ** 31 - 1 ? millis : undefined
+}
+
+/** No complete answer within `limit`. */
+export const timeoutError = (endpoint: string, limit: Duration.Duration): TransportError =>
+  new TransportError({
+    reason: "Timeout",
+    endpoint,
+    description: `no complete answer within ${Duration.format(limit)}`
+  })
+
+/** A failure of the transport (a refused connection, a reset, a body cut short), described without secrets. */
+export const transportError = (endpoint: string, cause: unknown): TransportError => {
+  const description = describeCause(cause)
+  return new TransportError({ reason: "Transport", endpoint, ...(description === undefined ? {} : { description }) })
+}

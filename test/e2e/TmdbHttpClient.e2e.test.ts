@@ -88,6 +88,18 @@ const countingServer = (delayMillis: number) =>
 
 const Answer = Schema.Struct({ success: Schema.Boolean, path: Schema.String })
 
+/** The server's open connections, once they are all closed or 10 s have passed. */
+const openConnectionsAfterClosing = (server: Http.Server) => {
+  const open = Effect.async<number>((resume) => {
+    server.getConnections((_, count) => resume(Effect.succeed(count)))
+  })
+  return Effect.gen(function*() {
+    const deadline = Date.now() + 10_000
+    while ((yield* open) > 0 && Date.now() < deadline) yield* Effect.sleep("20 millis")
+    return yield* open
+  })
+}
+
 describe("TmdbHttpClient", () => {
   it.live(
     "opens as many connections as admission lets requests in flight, and keeps them alive",
@@ -268,12 +280,7 @@ describe("TmdbHttpClient", () => {
         )
         expect(error).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
         // The aborted fetch closes its connection, long before the server's 30 s answer.
-        const open = Effect.async<number>((resume) => {
-          server.getConnections((_, count) => resume(Effect.succeed(count)))
-        })
-        const deadline = Date.now() + 10_000
-        while ((yield* open) > 0 && Date.now() < deadline) yield* Effect.sleep("20 millis")
-        expect(yield* open).toBe(0)
+        expect(yield* openConnectionsAfterClosing(server)).toBe(0)
       }).pipe(Effect.scoped),
     20_000
   )
@@ -336,12 +343,7 @@ describe("TmdbHttpClient", () => {
           )
           expect(error).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
           // The request is aborted: its connection closes long before the server's 30 s answer.
-          const open = Effect.async<number>((resume) => {
-            server.getConnections((_, count) => resume(Effect.succeed(count)))
-          })
-          const deadline = Date.now() + 10_000
-          while ((yield* open) > 0 && Date.now() < deadline) yield* Effect.sleep("20 millis")
-          expect(yield* open).toBe(0)
+          expect(yield* openConnectionsAfterClosing(server)).toBe(0)
         }).pipe(Effect.scoped),
       20_000
     )
