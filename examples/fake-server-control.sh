@@ -8,7 +8,11 @@ out=$(mktemp)
 ${TMDB_AUTH:-npx tmdb-auth} fake-server --json >"$out" &
 fake=$!
 trap 'kill "$fake" 2>/dev/null; rm -f "$out"' EXIT
-until [ -s "$out" ]; do sleep 0.1; done
+# Wait for its first line; if it exits first (a port in use, a missing build), say so and stop.
+until [ -s "$out" ]; do
+  kill -0 "$fake" 2>/dev/null || { echo "tmdb-auth fake-server exited before it was ready" >&2; exit 1; }
+  sleep 0.1
+done
 line=$(head -n 1 "$out") # {"url":"http://127.0.0.1:PORT","access_token":"...","control":".../__fake",...}
 field() { printf '%s' "$line" | sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
 url=$(field url) control=$(field control) token=$(field access_token)

@@ -109,7 +109,12 @@ describe("the curl script of docs/testing.md against tmdb-auth fake-server --jso
         let stderr = ""
         child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
         child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
-        child.on("close", (code) => resolve({ code, stdout, stderr }))
+        // Never left behind: a script that hangs is stopped before the test's own timeout, with what it printed.
+        const deadline = setTimeout(() => child.kill("SIGKILL"), 25_000)
+        child.on("close", (code) => {
+          clearTimeout(deadline)
+          resolve({ code, stdout, stderr })
+        })
       })
       expect(result.stderr).toBe("")
       expect(result.stdout.trim().split("\n")).toEqual([
