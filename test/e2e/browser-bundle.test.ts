@@ -54,18 +54,21 @@ describe("a browser bundle of a FetchHttpClient login", () => {
     expect(bundle).not.toMatch(/^\s*import\b/m)
   })
 
-  it("logs in and out against FakeTmdb.serve when run", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "browser-bundle-"))
-    const file = join(dir, "bundle.mjs")
-    writeFileSync(file, bundle)
-    const { login } = await import(pathToFileURL(file).href) as typeof import("../fixtures/browser-login.js")
-    const length = await login({
-      baseUrl: server.url,
-      accessToken: FakeTmdb.defaults.accessToken,
-      username: FakeTmdb.defaults.user.username,
-      password: FakeTmdb.defaults.user.password
-    })
-    expect(length).toBe(40)
-    expect(await Effect.runPromise(server.sessions)).toHaveLength(0)
-  }, 20_000)
+  for (const transport of ["FetchHttpClient", "layerFetch"] as const) {
+    it(`logs in and out against FakeTmdb.serve when run (${transport})`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "browser-bundle-"))
+      const file = join(dir, "bundle.mjs")
+      writeFileSync(file, bundle)
+      const { login } = await import(pathToFileURL(file).href) as typeof import("../fixtures/browser-login.js")
+      const length = await login({
+        baseUrl: server.url,
+        accessToken: FakeTmdb.defaults.accessToken,
+        username: FakeTmdb.defaults.user.username,
+        password: FakeTmdb.defaults.user.password,
+        transport
+      })
+      expect(length).toBe(40)
+      expect(await Effect.runPromise(server.sessions)).toHaveLength(0)
+    }, 20_000)
+  }
 })
