@@ -24,6 +24,7 @@ import type * as Fiber from "effect/Fiber"
 import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
 import * as Schedule from "effect/Schedule"
+import { retryAfterMillis } from "../../core/retryAfter.js"
 import { isRetryableWhenRepeatable } from "../RetryPolicy.js"
 import { GuestSession, Session } from "../Session.js"
 import type { TmdbClientRequest, TmdbClientRequestFn, TmdbClientShape } from "../TmdbClient.js"
@@ -31,7 +32,7 @@ import { defaultLateAnswerGrace, defaultMaxResponseBytes, type TmdbConfigShape }
 import type { RequestError, RetryableError, SessionNotFound } from "../TmdbError.js"
 import { TransportError } from "../TmdbError.js"
 import { type LimiterShape, type Outcome, syncAdmissionOf } from "./admission.js"
-import { makeDecode, parseRetryAfter } from "./answers.js"
+import { makeDecode } from "./answers.js"
 import type { ErrorOf, SpecificTag } from "./errorTable.js"
 import { isTakeEffectPath, type LateHooks, makeFused, takeEffectPath } from "./fusedAdmission.js"
 import { InFlightGate } from "./inFlightGate.js"
@@ -46,12 +47,11 @@ import {
   type WireRequest
 } from "./wireExchange.js"
 
-export { parseRetryAfter } from "./answers.js"
 export type { LateAnswer } from "./lateAnswers.js"
 
 /** How long every fiber holds back after a 429: its `Retry-After` (capped), or a second when it has none. */
-const pauseMillis = (retryAfter: Duration.Duration | undefined, cap: Duration.Duration) =>
-  Math.min(retryAfter === undefined ? 1000 : Duration.toMillis(retryAfter), Duration.toMillis(cap))
+const pauseMillis = (retryAfter: number | undefined, cap: Duration.Duration) =>
+  Math.min(retryAfter ?? 1000, Duration.toMillis(cap))
 
 /** A path the lean exchange can send as it is: what `new URL` would leave unchanged (no dot segments either). */
 const plainPath = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/
@@ -161,7 +161,7 @@ export const makeClient = (
   /** How an exchange ended, for the limiter: a 429 pauses every caller for its `Retry-After` (capped). */
   const outcomeOf = (status: number, retryAfter: string | undefined, now: number): Outcome =>
     status === 429
-      ? { _tag: "RateLimited", retryAfterMillis: pauseMillis(parseRetryAfter(retryAfter, now), config.maxRetryAfter) }
+      ? { _tag: "RateLimited", retryAfterMillis: pauseMillis(retryAfterMillis(retryAfter, now), config.maxRetryAfter) }
       : answered
 
   /** Tells the limiter how an exchange ended. */
