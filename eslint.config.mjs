@@ -3,7 +3,19 @@ import eslint from "@eslint/js"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["dist/**", "docs/**", "coverage/**", ".tmp/**", "node_modules/**"] },
+  {
+    ignores: [
+      "dist/**",
+      "docs/**",
+      "coverage/**",
+      ".tmp/**",
+      "node_modules/**",
+      "effect4/dist/**",
+      "effect4/node_modules/**",
+      "effect4/core/**",
+      ".ci/.node/**"
+    ]
+  },
   eslint.configs.recommended,
   tseslint.configs.recommended,
   ...effectEslint.configs.dprint,
