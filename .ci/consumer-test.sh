@@ -24,7 +24,7 @@ tarball=$(npm pack --silent --pack-destination "$work" | tail -n 1)
 echo "packed $tarball ($(du -h "$work/$tarball" | cut -f1)) from a fresh clone at $(git rev-parse --short HEAD)"
 
 version() { node -p "require('$root/node_modules/$1/package.json').version"; }
-readme_line() { node "$root/bench/readme-install.mjs" "$1" | sed "s#\beffect-tmdb-auth\b#$work/$tarball#"; }
+readme_line() { node "$root/bench/readme-install.mjs" "$1" | sed -E "s#\beffect-tmdb-auth(@[0-9]+)?( |$)#$work/$tarball\2#"; }
 new_project() {
   mkdir "$work/$1"
   cd "$work/$1"

@@ -2,17 +2,19 @@
 // what a user copies: the `npm install effect-tmdb-auth ...` line of each fenced block marked `<!-- install:NAME -->`.
 export const installLines = (readme) => {
   const lines = {}
-  for (const match of readme.matchAll(/<!-- install:(\w+) -->\s*```sh\n([^\n]*)\n/g)) {
+  for (const match of readme.matchAll(/<!-- install:([\w-]+) -->\s*```sh\n([^\n]*)\n/g)) {
     const line = match[2].replace(/\s+#.*$/, "").trim()
-    if (!line.startsWith("npm install effect-tmdb-auth ")) {
-      throw new Error(`README install:${match[1]} does not start with "npm install effect-tmdb-auth": ${line}`)
+    if (!/^npm install effect-tmdb-auth(@\d+)? /.test(line)) {
+      throw new Error(`README install:${match[1]} does not start with "npm install effect-tmdb-auth[@MAJOR]": ${line}`)
     }
     lines[match[1]] = line
   }
-  if (lines.node === undefined || lines.browser === undefined) {
-    throw new Error(
-      "README.md must mark its Node and browser install lines with <!-- install:node --> and <!-- install:browser -->"
-    )
+  for (const name of ["node", "browser", "node-effect4", "browser-effect4"]) {
+    if (lines[name] === undefined) {
+      throw new Error(
+        `README.md must mark its install lines with <!-- install:${name} --> (Node and browser, each line)`
+      )
+    }
   }
   return lines
 }
