@@ -28,8 +28,10 @@ describe("docs", () => {
         "docs/cli.md",
         "docs/configuration.md",
         "docs/development.md",
+        "docs/effect4.md",
         "docs/errors-and-retries.md",
         "docs/testing.md",
+        "docs/upgrading.md",
         "docs/web-login.md",
         "examples/README.md"
       ]
