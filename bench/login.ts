@@ -8,6 +8,10 @@
  * flood: FLOOD logins started at once through this library's defaults: time, failures, peak RSS, and the live heap per
  * in-flight flow after a GC.
  *
+ * Both lines of the package run side by side: the 0.x line (dist/, Effect 3) and the 1.x line (effect4/dist, Effect
+ * 4, its rows from effect4/bench/flows.ts), each on its own `effect`. The run is on Node 22 (scripts/node22.mjs): the
+ * 1.x line needs it, and figures on Node 20 are not comparable with these.
+ *
  *   npm run bench [-- FLOWS CONCURRENCY RUNS FLOOD]     (defaults 2000 32 3 10000)
  */
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
@@ -22,6 +26,23 @@ import type * as Lib from "../src/index.js"
 import { AuthService, FakeTmdb, TmdbConfig, TmdbHttpClient } from "./built.js"
 
 import { redirectTmdbFetch } from "./redirect-fetch.js"
+
+/** effect4/bench/flows.ts, typed here by what this file uses (its own types are Effect 4's). */
+interface Effect4Flows {
+  readonly rows: (settings: Effect4Settings) => Promise<ReadonlyArray<Row & { readonly zeroX?: string }>>
+  readonly defaultsFlow: (settings: Effect4Settings) => Promise<Flow>
+}
+interface Effect4Settings {
+  readonly url: string
+  readonly accessToken: string
+  readonly login: { readonly username: string; readonly password: string }
+}
+interface Row {
+  readonly name: string
+  readonly flow: Flow
+  readonly vs?: string
+}
+const effect4 = (await import(new URL("../effect4/bench/flows.ts", import.meta.url).href)) as Effect4Flows
 
 const arg = (index: number, fallback: number): number => Number(process.argv[2 + index] ?? fallback)
 const FLOWS = arg(0, 2000)
@@ -165,7 +186,9 @@ const measure = async (flow: Flow) => {
 const restoreFetch = redirectTmdbFetch(server.url)
 
 /** Each row, and the row its transport is measured against (`vs`: the name of the baseline row). */
-const clients: Array<{ readonly name: string; readonly flow: Flow; readonly vs?: string }> = [
+const effect4Settings = { url: server.url, accessToken: ACCESS_TOKEN, login: LOGIN }
+const effect4Rows = await effect4.rows(effect4Settings)
+const clients: Array<Row & { readonly zeroX?: string }> = [
   { name: "undici.request, raw", flow: undiciFlow() },
   { name: "fetch, raw", flow: fetchFlow() },
   { name: "platform HttpClient alone, undici (layerUndici)", flow: await platformFlow(NodeHttpClient.layerUndici) },
@@ -195,7 +218,8 @@ const clients: Array<{ readonly name: string; readonly flow: Flow; readonly vs?:
     name: "effect-tmdb-auth login, TmdbHttpClient.layerFetch",
     flow: await oursFlow(over(TmdbHttpClient.layerFetch), true),
     vs: "fetch, raw"
-  }
+  },
+  ...effect4Rows
 ]
 
 const samples = clients.map(() => [] as Array<{ flowsPerSecond: number; cpuMillisPerFlow: number }>)
@@ -236,29 +260,51 @@ for (const [i, client] of clients.entries()) {
   )
 }
 
+// The 1.x line against the 0.x line, transport by transport: the same run, the same server. Paired by run (run k of
+// both rows shared the machine's state): the median of the per-run ratios, and each run's.
+console.log()
+console.log("| transport | 1.x flows/s vs 0.x: median of runs (each run) | 1.x CPU per flow vs 0.x: median of runs |")
+console.log("|---|---|---|")
+for (const [i, client] of clients.entries()) {
+  if (client.zeroX === undefined) continue
+  const j = clients.findIndex((c) => c.name === client.zeroX)
+  const rates = samples[i]!.map((x, run) => x.flowsPerSecond / samples[j]![run]!.flowsPerSecond)
+  const cpus = samples[i]!.map((x, run) => x.cpuMillisPerFlow / samples[j]![run]!.cpuMillisPerFlow)
+  console.log(
+    `| ${client.name.replace(/^1\.x login, /, "")} | ${median(rates).toFixed(2)} (${
+      rates.map((r) => r.toFixed(2)).join(", ")
+    }) | ${median(cpus).toFixed(2)} (${cpus.map((r) => r.toFixed(2)).join(", ")}) |`
+  )
+}
+
 // Flood --------------------------------------------------------------------------------------------------------------
 
 const gc = collect
-gc?.()
-const baseline = process.memoryUsage().heapUsed
-let peakRss = process.memoryUsage().rss
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20)
-const flood = await oursFlow(AuthService.layerLive, true)
-const started = performance.now()
-const all = Promise.allSettled(Array.from({ length: FLOOD }, () => flood()))
-// While they are queued: a GC, then the live heap per flow in flight or waiting.
-await new Promise((resolve) => setTimeout(resolve, 50))
-gc?.()
-const heapPerFlow = (process.memoryUsage().heapUsed - baseline) / FLOOD
-const results = await all
-const floodSeconds = (performance.now() - started) / 1000
-clearInterval(sampler)
-const failures = results.filter((r) => r.status === "rejected").length
-console.log(
-  `flood: ${FLOOD} logins at once through the defaults: ${floodSeconds.toFixed(1)} s, ${failures} failed, ` +
-    `peak RSS ${(peakRss / 1e6).toFixed(0)} MB, live heap per in-flight flow ${
-      gc === undefined ? "n/a (run with --expose-gc)" : `${(heapPerFlow / 1000).toFixed(1)} KB`
-    }`
-)
+/** FLOOD logins started at once through a line's defaults. */
+const floodOf = async (line: string, flood: Flow) => {
+  gc?.()
+  const baseline = process.memoryUsage().heapUsed
+  let peakRss = process.memoryUsage().rss
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20)
+  const started = performance.now()
+  const all = Promise.allSettled(Array.from({ length: FLOOD }, () => flood()))
+  // While they are queued: a GC, then the live heap per flow in flight or waiting.
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  gc?.()
+  const heapPerFlow = (process.memoryUsage().heapUsed - baseline) / FLOOD
+  const results = await all
+  const floodSeconds = (performance.now() - started) / 1000
+  clearInterval(sampler)
+  const failures = results.filter((r) => r.status === "rejected").length
+  console.log(
+    `flood, ${line}: ${FLOOD} logins at once through the defaults: ${floodSeconds.toFixed(1)} s, ${failures} failed, ` +
+      `peak RSS ${(peakRss / 1e6).toFixed(0)} MB, live heap per in-flight flow ${
+        gc === undefined ? "n/a (run with --expose-gc)" : `${(heapPerFlow / 1000).toFixed(1)} KB`
+      }`
+  )
+}
+console.log()
+await floodOf("0.x", await oursFlow(AuthService.layerLive, true))
+await floodOf("1.x", await effect4.defaultsFlow(effect4Settings))
 restoreFetch()
 server.stop()
