@@ -98,9 +98,8 @@ export const layer: Layer.Layer<HttpClient.HttpClient, Config.ConfigError, TmdbC
  * twice the CPU: BENCHMARKS.md). For browsers, edge runtimes and any app on `fetch`; nothing Node-only is loaded.
  *
  * Both paths use the `FetchHttpClient.Fetch` and `FetchHttpClient.RequestInit` found in the context where the client
- * is built (else `globalThis.fetch`: on the lean path looked up at each request; on the platform's, what its `Fetch`
- * reference holds: the `globalThis.fetch` of the first request that read it); the lean path does not see either when
- * it is provided only around a single call.
+ * is built (else `globalThis.fetch`, looked up at each request, so that a `fetch` replaced later, e.g. by a test, is
+ * used); the lean path does not see either when it is provided only around a single call.
  *
  * @since 0.6.0
  */
@@ -112,8 +111,23 @@ export const makeFetch: Effect.Effect<HttpClient.HttpClient> = Effect.gen(functi
   // A layer of its own (not one memoized elsewhere): its requests see this context's `Fetch` and `RequestInit`.
   const client = yield* Effect.provide(Effect.service(HttpClient.HttpClient), FetchHttpClient.layer, { local: true })
   const fetchOf = fetch === undefined ? () => globalThis.fetch : () => fetch
-  return Object.assign(client, { [LeanTransportId]: fetchTransport(fetchOf, init) })
+  // Without a `Fetch` of the context's, the platform's requests get `globalThis.fetch` as it is at each request (as
+  // 0.x did): the reference's default is the `fetch` of the first request that read it, for the whole process.
+  const platform = fetch === undefined
+    ? HttpClient.transform(client, (effect) =>
+      Effect.flatMap(
+        Effect.context<never>(),
+        (current) =>
+          Context.getOrUndefined(current, FetchHttpClient.Fetch) === undefined
+            ? Effect.provideService(effect, FetchHttpClient.Fetch, currentFetch)
+            : effect
+      ))
+    : client
+  return Object.assign(platform, { [LeanTransportId]: fetchTransport(fetchOf, init) })
 })
+
+/** `globalThis.fetch` as it is when called. */
+const currentFetch: typeof globalThis.fetch = (input, init) => globalThis.fetch(input, init)
 
 /**
  * {@link makeFetch} as a layer: the transport for `AuthService.layer` in a browser or edge app.

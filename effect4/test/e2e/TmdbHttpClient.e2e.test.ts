@@ -272,6 +272,34 @@ describe("TmdbHttpClient", () => {
   )
 
   it.live(
+    "layerFetch without a Fetch of its own: every request, TmdbClient's and the app's, calls globalThis.fetch as it is then",
+    () =>
+      Effect.gen(function*() {
+        const { url } = yield* countingServer(0)
+        const original = globalThis.fetch
+        const seen: Array<string> = []
+        const stub = (name: string): typeof globalThis.fetch => (input, init) => {
+          seen.push(`${name} ${new URL(new Request(input, init).url).pathname}`)
+          return original(input, init)
+        }
+        yield* Effect.addFinalizer(() => Effect.sync(() => (globalThis.fetch = original)))
+        const tmdb = yield* clientOnCountingServer(TmdbHttpClient.layerFetch, url)
+        for (const name of ["first", "second"]) {
+          globalThis.fetch = stub(name)
+          yield* tmdb.request({ method: "GET", path: "/3/authentication", response: Answer })
+          expect((yield* tmdb.httpClient.get("/3/configuration")).status).toBe(200)
+        }
+        expect(seen).toEqual([
+          "first /3/authentication",
+          "first /3/configuration",
+          "second /3/authentication",
+          "second /3/configuration"
+        ])
+      }).pipe(Effect.scoped),
+    20_000
+  )
+
+  it.live(
     "layerFetch: a silent server is a Timeout after the configured timeout, and the fetch is aborted",
     () =>
       Effect.gen(function*() {
