@@ -333,7 +333,10 @@ export class FakeTmdb extends Context.Service<FakeTmdb, FakeTmdbShape>()("effect
       const { Http, NodeHttpServer, NodeHttpServerRequest } = yield* nodeHttpServer("FakeTmdb.serve")
       const server = yield* NodeHttpServer.make(() => Http.createServer(), {
         port: options.port ?? 0,
-        host: options.host ?? "127.0.0.1"
+        host: options.host ?? "127.0.0.1",
+        // Closing the scope waits for the requests in flight however long they take, as 0.x does (the platform
+        // would interrupt them after 20 seconds).
+        gracefulShutdownTimeout: Duration.infinity
       })
       const destroySocket = (request: HttpServerRequest.HttpServerRequest) =>
         NodeHttpServerRequest.toIncomingMessage(request).socket.destroy()
