@@ -1,6 +1,7 @@
 /**
  * Faults the fake injects in place of (or around) a normal answer: scripted per route, or drawn at random from a mix.
- * The random draws come from a generator the caller passes (each line hands in its Effect's seeded `Random`).
+ * The random draws come from a generator the caller passes (both lines hand in core/seededRandom.ts's: a seed gives
+ * the same draws on both).
  */
 
 /** A fault, as the engine applies it. */

@@ -1,6 +1,6 @@
 /**
  * The engine of FakeTmdb on Effect 3: core/fake's engine (TMDB's authentication behaviour over in-memory state,
- * independent of how requests arrive and of Effect) with Effect's `Clock` for time, a seeded `Random` for the random
+ * independent of how requests arrive and of Effect) with Effect's `Clock` for time, core's seeded generator for the random
  * faults, `Effect.sleep` for delays, the app's own routes run as effects, and the fake's ids and times shown as
  * `Redacted` and `DateTime`.
  */
@@ -9,7 +9,6 @@ import * as Data from "effect/Data"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Random from "effect/Random"
 import * as Redacted from "effect/Redacted"
 import { failure, type IncomingRequest } from "../../core/fake/answers.js"
 import {
@@ -31,6 +30,7 @@ import {
   V3_TOKEN_LIFETIME_MILLIS,
   V4_TOKEN_LIFETIME_MILLIS
 } from "../../core/fake/state.js"
+import { seededRandom } from "../../core/seededRandom.js"
 
 export type { ControlRefusal, FakeResponse, FakeRouteRequest, FakeUser, IncomingRequest, Outcome, Route, RouteCount }
 export { defaults }
@@ -185,12 +185,6 @@ const toFaultRates = (rates: RandomFaults | undefined): FaultRates | undefined =
 
 const toLogged = (entry: CoreLoggedRequest): LoggedRequest => ({ ...entry, at: DateTime.unsafeMake(entry.at) })
 
-/** Effect's seeded generator, drawn synchronously (a fault mix's draws are reproducible from its seed). */
-const seeded = (seed: number) => {
-  const random = Random.make(seed)
-  return () => Effect.runSync(random.next)
-}
-
 /** The simulator. One per FakeTmdb; both faces drive `handle`. */
 export class Engine {
   private readonly core: FakeEngine<FakeRouteHandler>
@@ -215,7 +209,8 @@ export class Engine {
       interactiveApproval: options.interactiveApproval,
       routes: options.routes,
       maxLoggedRequests: options.maxLoggedRequests,
-      random: seeded
+      // Core's seeded generator (Effect 3's `Random` draw for draw): a seed gives the same faults on both lines.
+      random: seededRandom
     })
   }
 
