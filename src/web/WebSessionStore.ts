@@ -20,8 +20,9 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type { Redis as IoRedis } from "ioredis"
-import { connectRedis, type RedisConnectionOptions } from "../internal/redisConnection.js"
+import { connectRedis } from "../internal/redisConnection.js"
 import { defineTokenBucket, tokenBucketStore } from "../internal/redisLimiter.js"
+import type { RedisConnectionOptions } from "../internal/redisOptions.js"
 
 /**
  * Where the web login keeps its sessions: a `KeyValueStore` and, when the store expires entries itself (Redis),

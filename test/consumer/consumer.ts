@@ -7,6 +7,7 @@ import { NodeHttpClient } from "@effect/platform-node"
 import { Context, Duration, Effect, Layer, Redacted, Schema, TestClock, TestContext } from "effect"
 import { AuthService, type Session, TmdbClient, TmdbConfig, UserSession } from "effect-tmdb-auth"
 import { FakeTmdb } from "effect-tmdb-auth/testing"
+import { WebSessionStore } from "effect-tmdb-auth/web"
 
 const check = (condition: boolean, what: string) =>
   condition ? Effect.void : Effect.dieMessage(`consumer check failed: ${what}`)
@@ -61,7 +62,16 @@ const downstream = Effect.map(UserSession, (session) => Redacted.value(session.s
   Effect.map((length) => `UserSession layer: a ${length}-character session id`)
 )
 
-Effect.runPromise(Effect.all([inMemory, overSocket, withTestClock, downstream, ownCall])).then(
+// The web entry point type-checks without the optional peer ioredis (skipLibCheck is off) and its store works.
+const webEntry = Effect.gen(function*() {
+  const store = Context.get(yield* Layer.build(WebSessionStore.layerMemory), WebSessionStore)
+  yield* store.store.set("consumer", "ok")
+  const value = yield* store.store.get("consumer")
+  yield* check(value._tag === "Some" && value.value === "ok", "WebSessionStore.layerMemory keeps a value")
+  return "web entry: WebSessionStore.layerMemory, without ioredis installed"
+}).pipe(Effect.scoped)
+
+Effect.runPromise(Effect.all([inMemory, overSocket, withTestClock, downstream, ownCall, webEntry])).then(
   (lines) => lines.forEach((line) => console.log(`ok - ${line}`)),
   (error) => {
     console.error(error)

@@ -10,15 +10,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { Redis as IoRedis, RedisOptions } from "ioredis"
+import type { RedisConnectionOptions } from "./redisOptions.js"
 
-/** The options both Redis layers take; other ioredis options (`password`, `db`, `tls`, ...) pass through. */
-export interface RedisConnectionOptions {
-  readonly host?: string | undefined
-  readonly port?: number | undefined
-  /** How long one Redis command may take. Default 1 second. */
-  readonly commandTimeout?: Duration.Input | undefined
-  readonly [option: string]: unknown
-}
+export type { RedisConnectionOptions } from "./redisOptions.js"
 
 export interface RedisConnection<R extends IoRedis> {
   readonly redis: R

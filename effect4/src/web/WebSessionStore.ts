@@ -19,8 +19,9 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as Semaphore from "effect/Semaphore"
 import type { Redis as IoRedis } from "ioredis"
-import { connectRedis, type RedisConnectionOptions } from "../internal/redisConnection.js"
+import { connectRedis } from "../internal/redisConnection.js"
 import { defineTokenBucket, storeError as rateLimiterStoreError, tokenBucketStore } from "../internal/redisLimiter.js"
+import type { RedisConnectionOptions } from "../internal/redisOptions.js"
 
 /**
  * Where the web login keeps its sessions: a `KeyValueStore` and, when the store expires entries itself (Redis),
