@@ -1,5 +1,5 @@
 // A browser or edge app's install (the README's browser line: no @effect/platform-node), run by
-// .ci/consumer-test.sh: both entry points import, a login works against the in-memory FakeTmdb, and the Node-only
+// .ci/consumer-test-effect4.sh: both entry points import, a login works against the in-memory FakeTmdb, and the Node-only
 // features fail with an error that says what to install, instead of a failed import.
 import { Cause, ConfigProvider, Effect, Exit, Layer, Redacted } from "effect"
 import { AuthService } from "effect-tmdb-auth"
@@ -21,7 +21,7 @@ console.log("ok - without @effect/platform-node: both entry points import, login
 const live = await Effect.runPromiseExit(
   Layer.build(AuthService.layerLive).pipe(
     Effect.scoped,
-    Effect.withConfigProvider(ConfigProvider.fromJson({ TMDB_ACCESS_TOKEN: "token" }))
+    Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown({ TMDB_ACCESS_TOKEN: "token" })))
   )
 )
 const says = (exit) => Exit.isFailure(exit) && Cause.pretty(exit.cause).includes("npm install @effect/platform-node")
