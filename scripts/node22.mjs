@@ -1,8 +1,9 @@
 // `node scripts/node22.mjs COMMAND ARGS...`: runs COMMAND with a Node that can run the 1.x line (effect4/, Effect 4.1)
-// first on the PATH: `npm run test:effect4` (part of `npm test`) and `npm run example:web:effect4` go through it. Effect 4's @effect/platform-node (undici 8) and vitest 5 need Node >= 22.19. On an older Node (the machine's Node 20)
-// Node 22 is provisioned from the npm registry's prebuilt binary package (`node-<platform>-<arch>`), installed into a
-// folder of its own (.ci/.node/22, ignored by git), as redis-server and chromium are provisioned for the tests; where
-// that cannot be done, the run stops with one sentence.
+// first on the PATH: `npm run test:effect4` (part of `npm test`), `npm run example:web:effect4` and `npm run bench` go
+// through it. Effect 4's @effect/platform-node (undici 8) and vitest 5 need Node >= 22.19. On an older Node (the
+// machine's Node 20) Node 22 is provisioned from the npm registry's prebuilt binary package
+// (`node-<platform>-<arch>`), installed into a folder of its own (.ci/.node/22, ignored by git), as redis-server and
+// chromium are provisioned for the tests; where that cannot be done, the run stops with one sentence.
 import { spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
 import { delimiter, join } from "node:path"
