@@ -22,14 +22,22 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import type { Account } from "../Account.js"
 import { AuthService } from "../AuthService.js"
 import { withSecurityHeaders } from "../internal/web/headers.js"
 import { deriveAesKeys, makeSigner } from "../internal/web/keys.js"
 import { checkOptions, checkSigningKeys, type Settings } from "../internal/web/options.js"
-import { makeRoutes, pageAt as page } from "../internal/web/routes.js"
+import { makeRoutes } from "../internal/web/routes.js"
 import { makeSessions } from "../internal/web/sessions.js"
-import type { Session } from "../Session.js"
+import {
+  CurrentAccount,
+  forgetEndedWith,
+  isSessionNotFound,
+  type RequireSignInOptions,
+  sessionForgottenMessage,
+  SignedIn,
+  type SignedInShape,
+  signedInWith
+} from "../internal/web/signIn.js"
 import { TmdbClient } from "../TmdbClient.js"
 import type { SessionNotFound } from "../TmdbError.js"
 import { UserSession } from "../UserSession.js"
@@ -43,6 +51,9 @@ import { WebSessionStore } from "./WebSessionStore.js"
 export const sessionCookieName = "tmdb_session"
 /** The login cookie's name over http: binds a request token to the browser that started the login (`__Host-` on https). */
 export const loginCookieName = "tmdb_login"
+
+// Who signed in, and the middlewares' options: declared with the middleware's code (internal/web/signIn.ts).
+export { CurrentAccount, type RequireSignInOptions, SignedIn, type SignedInShape } from "../internal/web/signIn.js"
 
 /**
  * Options of {@link TmdbWebLogin.layer}.
@@ -113,30 +124,6 @@ export interface TmdbWebLoginOptions {
     | false
     | undefined
 }
-
-/**
- * Who signed in: the TMDB session (for the app's own TMDB calls) and the account.
- *
- * @since 0.5.0
- */
-export interface SignedInShape {
-  readonly session: Session
-  readonly account: Account
-}
-
-/**
- * The signed-in user of the request, provided by the middlewares.
- *
- * @since 0.5.0
- */
-export class SignedIn extends Context.Tag("effect-tmdb-auth/web/SignedIn")<SignedIn, SignedInShape>() {}
-
-/**
- * The account of the signed-in user, provided by the plain router's middleware (beside `UserSession`).
- *
- * @since 0.5.0
- */
-export class CurrentAccount extends Context.Tag("effect-tmdb-auth/web/CurrentAccount")<CurrentAccount, Account>() {}
 
 /**
  * A request without a valid session cookie (HTTP 401, JSON).
@@ -273,27 +260,8 @@ const make = (settings: Settings) =>
     } satisfies TmdbWebLoginShape
   })
 
-/**
- * Options of the middlewares: what a request without a valid session gets.
- *
- * @since 0.5.0
- */
-export interface RequireSignInOptions {
-  /** `json` (default): 401 with `{"_tag":"Unauthorized","message":...}`, for API routes; `redirect`: to the login, for pages. */
-  readonly unauthenticated?: "json" | "redirect" | undefined
-}
-
-const isSessionNotFound = (error: unknown): error is SessionNotFound =>
-  typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === "SessionNotFound"
-
-/** The answer to a request whose TMDB session ended while a handler used it. */
-const sessionForgottenMessage = "Your TMDB session has ended (session forgotten): sign in with TMDB again."
-
-/** Forgets the request's session after a handler's `SessionNotFound` (TMDB no longer knows it), logged at info. */
 const forgetEnded = Effect.gen(function*() {
-  const web = yield* TmdbWebLogin
-  yield* web.forget(yield* HttpServerRequest.HttpServerRequest)
-  yield* Effect.logInfo("TmdbWebLogin: session forgotten: TMDB answered that it no longer knows the session")
+  yield* forgetEndedWith(yield* TmdbWebLogin, yield* HttpServerRequest.HttpServerRequest)
 })
 
 /**
@@ -425,32 +393,6 @@ export class TmdbWebLogin extends Context.Tag("effect-tmdb-auth/web/TmdbWebLogin
   }
 }
 
-const signInFirst = (
-  web: TmdbWebLoginShape,
-  request: HttpServerRequest.HttpServerRequest,
-  options: RequireSignInOptions,
-  message: string
-) =>
-  options.unauthenticated === "redirect"
-    ? HttpServerResponse.redirect(`${web.loginPath}?returnTo=${encodeURIComponent(request.originalUrl)}`, {
-      status: 302
-    })
-    : HttpServerResponse.unsafeJson(
-      { _tag: "Unauthorized", message },
-      { status: 401, headers: { "www-authenticate": "Cookie" } }
-    )
-
-/** 503: who is signed in cannot be told now (JSON for API routes, a page for pages), never "sign in". */
-const storeUnavailable = (options: RequireSignInOptions) =>
-  options.unauthenticated === "redirect"
-    ? page(503, "Temporarily unavailable", "Sign-in is temporarily unavailable. Try again in a moment.").pipe(
-      HttpServerResponse.setHeader("retry-after", "5")
-    )
-    : HttpServerResponse.unsafeJson(
-      { _tag: "SessionStoreUnavailable", message: "Sign-in is temporarily unavailable; try again in a moment." },
-      { status: 503, headers: { "retry-after": "5" } }
-    )
-
 const signedInApp = <E, R>(
   app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>,
   options: RequireSignInOptions
@@ -460,21 +402,7 @@ const signedInApp = <E, R>(
   Exclude<R, UserSession | CurrentAccount | SignedIn> | TmdbWebLogin | HttpServerRequest.HttpServerRequest
 > =>
   Effect.gen(function*() {
-    const web = yield* TmdbWebLogin
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const signedIn = yield* Effect.either(web.current(request))
-    if (Either.isLeft(signedIn)) return storeUnavailable(options)
-    if (Option.isNone(signedIn.right)) return signInFirst(web, request, options, "Sign in with TMDB first.")
-    const user = signedIn.right.value
-    return yield* app.pipe(
-      Effect.provideService(UserSession, user.session),
-      Effect.provideService(CurrentAccount, user.account),
-      Effect.provideService(SignedIn, user),
-      Effect.catchIf(
-        isSessionNotFound,
-        () => Effect.as(forgetEnded, signInFirst(web, request, options, sessionForgottenMessage))
-      )
-    )
+    return yield* signedInWith(yield* TmdbWebLogin, yield* HttpServerRequest.HttpServerRequest, app, options)
   }) as Effect.Effect<
     HttpServerResponse.HttpServerResponse,
     Exclude<E, SessionNotFound>,
